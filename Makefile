@@ -1,0 +1,78 @@
+# webhook edge: nginx module + upstream worker.
+#
+#   make deps     install every build/test dependency (Debian packages only)
+#   make module   build build/ngx_http_webhook_module.so against Debian's nginx
+#   make test     deps + module + worker + every suite (what CI runs)
+#   make run      the whole stack in the foreground on loopback
+
+SHELL        := /bin/bash
+NGINX        ?= /usr/sbin/nginx
+NGINX_SRC    ?= /usr/share/nginx/src
+BUILD        := $(CURDIR)/build
+NGX_BUILD    := $(BUILD)/nginx
+MODULE_SO    := $(BUILD)/ngx_http_webhook_module.so
+MODULE_SRCS  := $(wildcard src/*.c src/*.h) config
+
+# Debian packages: building, testing and running everything in this repo.
+DEB_PACKAGES := build-essential nginx-core nginx-dev libssl-dev libpcre3-dev \
+    zlib1g-dev libjansson-dev libhiredis-dev redis-server \
+    libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev \
+    libtest-base-perl libtext-diff-perl libtest-longstring-perl \
+    liblist-moreutils-perl libipc-run-perl liburi-perl libwww-perl \
+    libhttp-message-perl libdigest-sha-perl libjson-pp-perl \
+    libfaketime curl procps iproute2 \
+    $(shell cat upstream-worker/DEPS 2>/dev/null)
+
+# Use an installed Test::Nginx when there is one, else our own runner.
+PROVE_INC := -I t/lib $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null \
+                          || echo -I t/compat)
+
+export TEST_NGINX_BINARY       ?= $(NGINX)
+export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
+
+.PHONY: all deps module worker test test-module test-worker run clean
+
+all: module worker
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing $$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	        $$missing >/dev/null; \
+	else echo "deps: all installed"; fi
+
+$(NGX_BUILD)/Makefile: config
+	rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && . ./conf_flags \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log \
+	    || { tail -30 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE_SO): $(NGX_BUILD)/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/ngx_http_webhook_module.so $@
+
+module: $(MODULE_SO)
+
+worker:
+	@if [ -f upstream-worker/Makefile ]; then $(MAKE) -C upstream-worker; fi
+
+test: deps
+	$(MAKE) module worker
+	$(MAKE) test-module test-worker
+
+test-module: module
+	prove $(PROVE_INC) -r t
+
+test-worker: worker
+	@if [ -f upstream-worker/Makefile ]; then \
+	    $(MAKE) -C upstream-worker test; fi
+
+clean:
+	rm -rf $(BUILD) t/servroot*
+	@if [ -f upstream-worker/Makefile ]; then $(MAKE) -C upstream-worker clean; fi
