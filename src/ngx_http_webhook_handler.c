@@ -1,0 +1,512 @@
+
+/*
+ * Copyright (C) webhook edge authors
+ *
+ * The access-phase state machine: allowlist, headers, timestamp, body,
+ * signature, fields, replay; the answer to a rejected request.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhook_module.h"
+
+
+typedef struct {
+    ngx_http_request_t           *request;
+    ngx_http_webhook_ctx_t       *ctx;
+    ngx_http_webhook_loc_conf_t  *wlcf;
+    ngx_shm_zone_t               *zone;
+} ngx_http_webhook_cleanup_t;
+
+
+static void ngx_http_webhook_body_handler(ngx_http_request_t *r);
+static void ngx_http_webhook_decide(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e reason);
+static ngx_http_webhook_reason_e ngx_http_webhook_reserve(
+    ngx_http_request_t *r, ngx_http_webhook_loc_conf_t *wlcf,
+    ngx_http_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_webhook_reject(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e reason);
+static ngx_int_t ngx_http_webhook_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, const char *key, ngx_str_t *code, ngx_str_t *message);
+static void ngx_http_webhook_cleanup(void *data);
+static void ngx_http_webhook_sha256_update(void *data, const u_char *p,
+    size_t len);
+
+
+static uint64_t  ngx_http_webhook_token;
+
+
+ngx_http_webhook_ctx_t *
+ngx_http_webhook_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_webhook_ctx_t      *ctx;
+    ngx_http_webhook_cleanup_t  *wc;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_webhook_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    /*
+     * An internal redirect (error_page, try_files, a named location)
+     * clears module contexts; the pool cleanup still holds ours, so a
+     * verified request is not verified twice and its reservation is not
+     * mistaken for a replay.
+     */
+
+    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_webhook_cleanup) {
+            wc = cln->data;
+            ngx_http_set_ctx(r->main, wc->ctx, ngx_http_webhook_module);
+            return wc->ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_webhook_access_handler(ngx_http_request_t *r)
+{
+    int64_t                        now;
+    ngx_int_t                      rc;
+    ngx_time_t                    *tp;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_webhook_ctx_t        *ctx;
+    ngx_http_webhook_cleanup_t    *wc;
+    ngx_http_webhook_reason_e      reason;
+    ngx_http_webhook_loc_conf_t   *wlcf;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+
+    if (wlcf->scheme == NULL || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_webhook_get_ctx(r);
+
+    if (ctx) {
+        return ctx->status;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->secret_index = -1;
+    ctx->status = NGX_DONE;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_webhook_cleanup_t));
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    wc = cln->data;
+    wc->request = r;
+    wc->ctx = ctx;
+    wc->wlcf = wlcf;
+    wc->zone = wmcf->zone;
+    cln->handler = ngx_http_webhook_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
+
+    /* checks that need no body come first, and a failure reads none */
+
+    if (wlcf->allow
+        && ngx_http_webhook_allow_match(wlcf->allow, r->connection->sockaddr)
+           != NGX_OK)
+    {
+        reason = NGX_HTTP_WEBHOOK_IP_DENIED;
+        goto reject;
+    }
+
+    reason = ngx_http_webhook_parse_headers(r, wlcf->scheme, ctx);
+
+    if (reason == NGX_HTTP_WEBHOOK_MISSING_SIGNATURE
+        && wlcf->scheme->woocommerce_ping
+        && r->headers_in.content_length_n > 0
+        && r->headers_in.content_length_n <= 64)
+    {
+        /* maybe WooCommerce's unsigned creation ping: look at the body */
+        ctx->ping = 1;
+        reason = NGX_HTTP_WEBHOOK_OK;
+    }
+
+    if (reason != NGX_HTTP_WEBHOOK_OK) {
+        goto reject;
+    }
+
+    if (ctx->has_timestamp) {
+        tp = ngx_timeofday();
+        now = (int64_t) tp->sec * 1000 + tp->msec;
+
+        if (ctx->timestamp_ms < now - (int64_t) wlcf->tolerance
+            || ctx->timestamp_ms > now + (int64_t) wlcf->tolerance)
+        {
+            reason = NGX_HTTP_WEBHOOK_STALE_TIMESTAMP;
+            goto reject;
+        }
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_webhook_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        if (rc != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            return rc;
+        }
+
+        /* the body is half read: this connection cannot be reused */
+        r->keepalive = 0;
+        ctx->detail = "body exceeds client_max_body_size";
+        ngx_http_finalize_request(r,
+            ngx_http_webhook_reject(r, wlcf, ctx,
+                                    NGX_HTTP_WEBHOOK_BODY_TOO_LARGE));
+        return NGX_DONE;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+    return NGX_DONE;
+
+reject:
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_webhook_reject(r, wlcf, ctx,
+                                                         reason));
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_webhook_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_http_webhook_ctx_t       *ctx;
+    ngx_http_webhook_reason_e     reason;
+    ngx_http_webhook_loc_conf_t  *wlcf;
+
+    ctx = ngx_http_webhook_get_ctx(r);
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+
+    if (ctx->ping) {
+        rc = ngx_http_webhook_woocommerce_ping(r);
+
+        if (rc == NGX_ERROR) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        reason = (rc == NGX_OK) ? NGX_HTTP_WEBHOOK_PING
+                                : NGX_HTTP_WEBHOOK_MISSING_SIGNATURE;
+
+        ngx_http_finalize_request(r, ngx_http_webhook_reject(r, wlcf, ctx,
+                                                             reason));
+        return;
+    }
+
+    reason = ngx_http_webhook_verify_body(r, wlcf, ctx);
+
+    if (reason == NGX_HTTP_WEBHOOK_OK) {
+        reason = ngx_http_webhook_reserve(r, wlcf, ctx);
+    }
+
+    ngx_http_webhook_decide(r, ctx, reason);
+}
+
+
+static void
+ngx_http_webhook_decide(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e reason)
+{
+    ngx_http_webhook_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+
+    if (reason == NGX_HTTP_WEBHOOK_NREASONS) {
+        /* our failure, not the client's: logged where it happened */
+        ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (reason != NGX_HTTP_WEBHOOK_OK) {
+        ngx_http_finalize_request(r, ngx_http_webhook_reject(r, wlcf, ctx,
+                                                             reason));
+        return;
+    }
+
+    ctx->reason = NGX_HTTP_WEBHOOK_OK;
+    ctx->verified_at = ngx_time();
+    ctx->done = 1;
+    ctx->status = NGX_OK;
+
+    ngx_http_webhook_count(wlcf, NGX_HTTP_WEBHOOK_OK);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "webhook: verified, label \"%V\", secret #%i",
+                   &wlcf->label->name, ctx->secret_index);
+
+    r->preserve_body = 1;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+static ngx_http_webhook_reason_e
+ngx_http_webhook_reserve(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
+{
+    ngx_int_t                      rc;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    if (wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_OFF) {
+        return NGX_HTTP_WEBHOOK_OK;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    if (ngx_http_webhook_token == 0) {
+        ngx_http_webhook_token = ((uint64_t) ngx_pid << 40)
+                                 ^ ((uint64_t) ngx_random() << 8);
+    }
+
+    ctx->token = ++ngx_http_webhook_token;
+    ctx->ttl = wlcf->replay_ttl;
+
+    rc = ngx_http_webhook_shm_reserve(wmcf->zone, ctx->replay_key, ctx->ttl,
+                                      ctx->token);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_HTTP_WEBHOOK_REPLAY;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "webhook: replay store \"%V\" could not store a key",
+                      &wmcf->zone->shm.name);
+        return NGX_HTTP_WEBHOOK_STORE_UNAVAILABLE;
+    }
+
+    ctx->reserved = 1;
+
+    return NGX_HTTP_WEBHOOK_OK;
+}
+
+
+/* the outcome of the request decides whether its key is kept */
+
+static void
+ngx_http_webhook_cleanup(void *data)
+{
+    ngx_http_webhook_cleanup_t *wc = data;
+
+    ngx_uint_t               keep, status;
+    ngx_http_webhook_ctx_t  *ctx;
+
+    ctx = wc->ctx;
+
+    if (!ctx->reserved) {
+        return;
+    }
+
+    ctx->reserved = 0;
+
+    status = wc->request->headers_out.status;
+    keep = (status >= 200 && status < 300);
+
+    ngx_http_webhook_shm_settle(wc->zone, ctx->replay_key, ctx->token,
+                                ctx->ttl, keep);
+
+    ngx_http_webhook_count(wc->wlcf, keep ? NGX_HTTP_WEBHOOK_C_KEPT
+                                          : NGX_HTTP_WEBHOOK_C_RELEASED);
+
+    if (!keep) {
+        ngx_log_error(NGX_LOG_INFO, wc->request->connection->log, 0,
+                      "webhook: final status %ui, replay key released "
+                      "so the sender's retry is accepted", status);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webhook_reject(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e reason)
+{
+    ngx_http_webhook_reason_t  *rs;
+
+    rs = &ngx_http_webhook_reasons[reason];
+
+    ctx->reason = reason;
+    ctx->done = 1;
+    ctx->status = rs->status;
+
+    ngx_http_webhook_count(wlcf, reason);
+
+    if (reason == NGX_HTTP_WEBHOOK_PING) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook: WooCommerce ping answered, label \"%V\"",
+                      &wlcf->label->name);
+
+        return ngx_http_webhook_send_json(r, rs->status, "result", &rs->name,
+                                          &rs->message);
+    }
+
+    /* never the secret or a MAC: the reason and who asked */
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "webhook rejected: %V (%s), label \"%V\", client %V",
+                  &rs->name, ctx->detail ? ctx->detail
+                                         : (char *) rs->message.data,
+                  &wlcf->label->name, &r->connection->addr_text);
+
+    return ngx_http_webhook_send_json(r, rs->status, "error", &rs->name,
+                                      &rs->message);
+}
+
+
+static ngx_int_t
+ngx_http_webhook_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *key, ngx_str_t *code, ngx_str_t *message)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    len = sizeof("{\"\":\"\",\"message\":\"\"}" CRLF) - 1
+          + ngx_strlen(key) + code->len + message->len;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "{\"%s\":\"%V\",\"message\":\"%V\"}" CRLF,
+                          key, code, message);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* computed on demand: only when a variable or the attestation asks */
+
+static void
+ngx_http_webhook_sha256_update(void *data, const u_char *p, size_t len)
+{
+    SHA256_Update(data, p, len);
+}
+
+
+ngx_int_t
+ngx_http_webhook_body_sha256(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx)
+{
+    u_char      md[SHA256_DIGEST_LENGTH];
+    SHA256_CTX  sha;
+
+    if (ctx->body_hashed) {
+        return NGX_OK;
+    }
+
+    SHA256_Init(&sha);
+
+    if (ngx_http_webhook_body_walk(r, ngx_http_webhook_sha256_update, &sha)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    SHA256_Final(md, &sha);
+    ngx_hex_dump(ctx->body_sha256, md, sizeof(md));
+    ctx->body_hashed = 1;
+
+    return NGX_OK;
+}
+
+
+/* HMAC-SHA256 over v1:{provider}:{id}:{edge unix time}:{hex sha256 body} */
+
+ngx_int_t
+ngx_http_webhook_attestation(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx)
+{
+    u_char                        mac[SHA256_DIGEST_LENGTH];
+    u_char                        head[NGX_INT64_LEN + 2];
+    ngx_http_webhook_hmac_t       h;
+    ngx_http_webhook_loc_conf_t  *wlcf;
+
+    if (ctx->attestation.len) {
+        return NGX_OK;
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+
+    if (wlcf->attest == NULL || ctx->reason != NGX_HTTP_WEBHOOK_OK
+        || !ctx->done)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_webhook_body_sha256(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_webhook_hmac_init(&h, wlcf->attest->key);
+    ngx_http_webhook_hmac_update(&h, "v1:", 3);
+    ngx_http_webhook_hmac_update(&h, wlcf->scheme->name.data,
+                                 wlcf->scheme->name.len);
+    ngx_http_webhook_hmac_update(&h, ":", 1);
+    ngx_http_webhook_hmac_update(&h, ctx->id.data, ctx->id.len);
+    ngx_http_webhook_hmac_update(&h, head,
+                                 ngx_sprintf(head, ":%T:", ctx->verified_at)
+                                 - head);
+    ngx_http_webhook_hmac_update(&h, ctx->body_sha256,
+                                 sizeof(ctx->body_sha256));
+    ngx_http_webhook_hmac_final(&h, mac);
+
+    ctx->attestation.data = ngx_pnalloc(r->pool, sizeof(mac) * 2);
+    if (ctx->attestation.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->attestation.len = ngx_hex_dump(ctx->attestation.data, mac,
+                                        sizeof(mac))
+                           - ctx->attestation.data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,434 @@
+
+/*
+ * Copyright (C) webhook edge authors
+ *
+ * webhook_zone: the local replay store and the per-label counters, in
+ * shared memory used by every worker and kept across reloads.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_webhook_module.h"
+
+
+typedef struct {
+    ngx_rbtree_node_t             node;     /* key: first bytes of key */
+    ngx_queue_t                   queue;
+    ngx_msec_t                    expire;
+    uint64_t                      token;
+    ngx_uint_t                    kept;
+    u_char                        key[NGX_HTTP_WEBHOOK_KEY_LEN];
+} ngx_http_webhook_entry_t;
+
+
+typedef struct ngx_http_webhook_shm_label_s  ngx_http_webhook_shm_label_t;
+
+struct ngx_http_webhook_shm_label_s {
+    ngx_http_webhook_shm_label_t *next;
+    ngx_http_webhook_counters_t   counters;
+    size_t                        len;
+    u_char                        name[NGX_HTTP_WEBHOOK_LABEL_LEN];
+};
+
+
+typedef struct {
+    ngx_rbtree_t                  rbtree;
+    ngx_rbtree_node_t             sentinel;
+    ngx_queue_t                   queue;    /* most recent first */
+    ngx_uint_t                    entries;
+    ngx_uint_t                    evicted;
+    ngx_http_webhook_shm_label_t *labels;
+} ngx_http_webhook_shctx_t;
+
+
+typedef struct {
+    ngx_http_webhook_shctx_t     *sh;
+    ngx_slab_pool_t              *shpool;
+    ngx_array_t                  *labels;   /* this cycle's labels */
+} ngx_http_webhook_zone_ctx_t;
+
+
+static ngx_int_t ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_webhook_bind_labels(
+    ngx_http_webhook_zone_ctx_t *ctx);
+static ngx_http_webhook_entry_t *ngx_http_webhook_lookup(
+    ngx_http_webhook_shctx_t *sh, u_char *key);
+static void ngx_http_webhook_delete(ngx_http_webhook_zone_ctx_t *ctx,
+    ngx_http_webhook_entry_t *e);
+static ngx_uint_t ngx_http_webhook_expire(ngx_http_webhook_zone_ctx_t *ctx,
+    ngx_uint_t n, ngx_uint_t force);
+
+
+ngx_shm_zone_t *
+ngx_http_webhook_shm_add(ngx_conf_t *cf, ngx_str_t *name, size_t size)
+{
+    ngx_shm_zone_t                *zone;
+    ngx_http_webhook_zone_ctx_t   *ctx;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_zone_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->labels = &wmcf->labels;
+
+    zone = ngx_shared_memory_add(cf, name, size, &ngx_http_webhook_module);
+    if (zone == NULL) {
+        return NULL;
+    }
+
+    if (zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "webhook_zone \"%V\" is already defined", name);
+        return NULL;
+    }
+
+    zone->init = ngx_http_webhook_init_zone;
+    zone->data = ctx;
+
+    return zone;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_webhook_zone_ctx_t  *octx = data;
+
+    size_t                        len;
+    ngx_http_webhook_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        /* reload: the replay keys and counters carry on */
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return ngx_http_webhook_bind_labels(ctx);
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return ngx_http_webhook_bind_labels(ctx);
+    }
+
+    ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_http_webhook_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(ctx->sh, sizeof(ngx_http_webhook_shctx_t));
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_queue_init(&ctx->sh->queue);
+
+    len = sizeof(" in webhook_zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in webhook_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* exhaustion is handled (and logged) by eviction below */
+    ctx->shpool->log_nomem = 0;
+
+    return ngx_http_webhook_bind_labels(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_webhook_bind_labels(ngx_http_webhook_zone_ctx_t *ctx)
+{
+    ngx_uint_t                     i;
+    ngx_http_webhook_label_t     **labels;
+    ngx_http_webhook_shm_label_t  *sl;
+
+    labels = ctx->labels->elts;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (i = 0; i < ctx->labels->nelts; i++) {
+
+        for (sl = ctx->sh->labels; sl; sl = sl->next) {
+            if (sl->len == labels[i]->name.len
+                && ngx_strncmp(sl->name, labels[i]->name.data, sl->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (sl == NULL) {
+            sl = ngx_slab_calloc_locked(ctx->shpool,
+                                        sizeof(ngx_http_webhook_shm_label_t));
+            if (sl == NULL) {
+                ngx_shmtx_unlock(&ctx->shpool->mutex);
+                return NGX_ERROR;
+            }
+
+            sl->len = labels[i]->name.len;
+            ngx_memcpy(sl->name, labels[i]->name.data, sl->len);
+
+            /* appended, so the status page keeps the configured order */
+            if (ctx->sh->labels == NULL) {
+                ctx->sh->labels = sl;
+
+            } else {
+                ngx_http_webhook_shm_label_t  *tail;
+
+                for (tail = ctx->sh->labels; tail->next; tail = tail->next) {
+                    /* void */
+                }
+
+                tail->next = sl;
+            }
+        }
+
+        labels[i]->counters = &sl->counters;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static ngx_http_webhook_entry_t *
+ngx_http_webhook_lookup(ngx_http_webhook_shctx_t *sh, u_char *key)
+{
+    ngx_int_t                  rc;
+    ngx_rbtree_key_t           hash;
+    ngx_rbtree_node_t         *node, *sentinel;
+    ngx_http_webhook_entry_t  *e;
+
+    ngx_memcpy(&hash, key, sizeof(hash));
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        e = (ngx_http_webhook_entry_t *) node;
+
+        rc = ngx_memcmp(key, e->key, NGX_HTTP_WEBHOOK_KEY_LEN);
+
+        if (rc == 0) {
+            return e;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_webhook_delete(ngx_http_webhook_zone_ctx_t *ctx,
+    ngx_http_webhook_entry_t *e)
+{
+    ngx_queue_remove(&e->queue);
+    ngx_rbtree_delete(&ctx->sh->rbtree, &e->node);
+    ngx_slab_free_locked(ctx->shpool, e);
+    ctx->sh->entries--;
+}
+
+
+/* drops up to n expired entries from the tail; force drops live ones */
+
+static ngx_uint_t
+ngx_http_webhook_expire(ngx_http_webhook_zone_ctx_t *ctx, ngx_uint_t n,
+    ngx_uint_t force)
+{
+    ngx_uint_t                 freed;
+    ngx_queue_t               *q;
+    ngx_http_webhook_entry_t  *e;
+
+    freed = 0;
+
+    while (n-- && !ngx_queue_empty(&ctx->sh->queue)) {
+        q = ngx_queue_last(&ctx->sh->queue);
+        e = ngx_queue_data(q, ngx_http_webhook_entry_t, queue);
+
+        if (!force && (ngx_msec_int_t) (e->expire - ngx_current_msec) > 0) {
+            break;
+        }
+
+        if (force) {
+            ctx->sh->evicted++;
+        }
+
+        ngx_http_webhook_delete(ctx, e);
+        freed++;
+    }
+
+    return freed;
+}
+
+
+ngx_int_t
+ngx_http_webhook_shm_reserve(ngx_shm_zone_t *zone, u_char *key,
+    ngx_msec_t ttl, uint64_t token)
+{
+    ngx_http_webhook_entry_t     *e;
+    ngx_http_webhook_zone_ctx_t  *ctx;
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ngx_http_webhook_expire(ctx, 2, 0);
+
+    e = ngx_http_webhook_lookup(ctx->sh, key);
+
+    if (e) {
+        if ((ngx_msec_int_t) (e->expire - ngx_current_msec) > 0) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_DECLINED;
+        }
+
+        /* expired but not yet collected: take it over */
+        ngx_queue_remove(&e->queue);
+        goto fill;
+    }
+
+    e = ngx_slab_alloc_locked(ctx->shpool, sizeof(ngx_http_webhook_entry_t));
+
+    if (e == NULL) {
+        ngx_http_webhook_expire(ctx, 64, 0);
+        e = ngx_slab_alloc_locked(ctx->shpool,
+                                  sizeof(ngx_http_webhook_entry_t));
+    }
+
+    if (e == NULL) {
+        /*
+         * Full of live keys: the oldest goes. Its event is the one least
+         * likely to be replayed inside its window; the alert says to
+         * grow the zone.
+         */
+        if (ngx_http_webhook_expire(ctx, 1, 1)) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "webhook_zone \"%V\" is full: evicted the oldest "
+                          "unexpired replay key; increase its size",
+                          &zone->shm.name);
+        }
+
+        e = ngx_slab_alloc_locked(ctx->shpool,
+                                  sizeof(ngx_http_webhook_entry_t));
+        if (e == NULL) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memcpy(e->key, key, NGX_HTTP_WEBHOOK_KEY_LEN);
+    ngx_memcpy(&e->node.key, key, sizeof(e->node.key));
+    ngx_rbtree_insert(&ctx->sh->rbtree, &e->node);
+    ctx->sh->entries++;
+
+fill:
+
+    e->expire = ngx_current_msec + ttl;
+    e->token = token;
+    e->kept = 0;
+    ngx_queue_insert_head(&ctx->sh->queue, &e->queue);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* keep the key for the TTL, or release it: only if it is still ours */
+
+void
+ngx_http_webhook_shm_settle(ngx_shm_zone_t *zone, u_char *key,
+    uint64_t token, ngx_msec_t ttl, ngx_uint_t keep)
+{
+    ngx_http_webhook_entry_t     *e;
+    ngx_http_webhook_zone_ctx_t  *ctx;
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    e = ngx_http_webhook_lookup(ctx->sh, key);
+
+    if (e && e->token == token) {
+        if (keep) {
+            e->kept = 1;
+            e->expire = ngx_current_msec + ttl;
+            ngx_queue_remove(&e->queue);
+            ngx_queue_insert_head(&ctx->sh->queue, &e->queue);
+
+        } else {
+            ngx_http_webhook_delete(ctx, e);
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+ngx_uint_t
+ngx_http_webhook_shm_entries(ngx_shm_zone_t *zone, ngx_uint_t *evicted)
+{
+    ngx_uint_t                    n;
+    ngx_http_webhook_zone_ctx_t  *ctx;
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    n = ctx->sh->entries;
+    *evicted = ctx->sh->evicted;
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
+}
+
+
+ngx_int_t
+ngx_http_webhook_shm_labels(ngx_shm_zone_t *zone,
+    ngx_int_t (*each)(void *data, ngx_str_t *name,
+    ngx_http_webhook_counters_t *c), void *data)
+{
+    ngx_str_t                      name;
+    ngx_http_webhook_zone_ctx_t   *ctx;
+    ngx_http_webhook_shm_label_t  *sl;
+
+    ctx = zone->data;
+
+    for (sl = ctx->sh->labels; sl; sl = sl->next) {
+        name.data = sl->name;
+        name.len = sl->len;
+
+        if (each(data, &name, &sl->counters) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
