@@ -365,13 +365,16 @@ ngx_http_webhook_reject(ngx_http_request_t *r,
                                           &rs->message);
     }
 
-    /* never the secret or a MAC: the reason and who asked */
+    /*
+     * Never the secret or a MAC: the reason and the label; nginx adds
+     * "client:" (the address realip settled on) and the request line.
+     */
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "webhook rejected: %V (%s), label \"%V\", client %V",
+                  "webhook rejected: %V (%s), label \"%V\"",
                   &rs->name, ctx->detail ? ctx->detail
                                          : (char *) rs->message.data,
-                  &wlcf->label->name, &r->connection->addr_text);
+                  &wlcf->label->name);
 
     return ngx_http_webhook_send_json(r, rs->status, "error", &rs->name,
                                       &rs->message);

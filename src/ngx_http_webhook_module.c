@@ -40,6 +40,8 @@ static char *ngx_http_webhook_timestamp(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhook_nonce(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webhook_set_time_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 static char *ngx_http_webhook_secret_value(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_webhook_secret_t *secret);
@@ -92,7 +94,7 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
 
     { ngx_string("webhook_tolerance"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
+      ngx_http_webhook_set_time_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webhook_loc_conf_t, tolerance),
       NULL },
@@ -120,7 +122,7 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
 
     { ngx_string("webhook_replay_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
+      ngx_http_webhook_set_time_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webhook_loc_conf_t, replay_ttl),
       NULL },
@@ -1309,4 +1311,54 @@ ngx_http_webhook_nonce(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     return ngx_http_webhook_header_name(cf, &value[1], &wlcf->custom_nonce);
+}
+
+
+/*
+ * nginx time syntax in milliseconds, from "300000ms" up to "10y":
+ * ngx_conf_set_msec_slot stops at about 24 days.
+ */
+
+static char *
+ngx_http_webhook_set_time_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_msec_t  *msp;
+
+    msp = (ngx_msec_t *) (p + cmd->offset);
+
+    if (*msp != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_parse_time(&value[1], 1);
+
+    if (n != NGX_ERROR) {
+        *msp = (ngx_msec_t) n * 1000;
+
+    } else {
+        n = ngx_parse_time(&value[1], 0);
+
+        if (n == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" has an invalid time \"%V\"",
+                               &cmd->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        *msp = (ngx_msec_t) n;
+    }
+
+    if (*msp == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be more than zero", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }

@@ -7,6 +7,7 @@ package Test::Nginx::Compat::Server;
 use strict;
 use warnings;
 
+use Config ();
 use File::Path qw(make_path remove_tree);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(time sleep);
@@ -49,6 +50,8 @@ sub running_conf { $_[0]{conf} }
 sub prepare {
     my $self = shift;
     my $root = $self->{servroot};
+
+    become_subreaper();
 
     if (open my $fh, '<', $self->{pid_file}) {
         my $pid = <$fh>;
@@ -109,7 +112,8 @@ sub _children {
         push @kids, $pid if $2 == $ppid;
     }
     closedir $dh;
-    return sort { $a <=> $b } @kids;
+    @kids = sort { $a <=> $b } @kids;
+    return @kids;
 }
 
 
@@ -124,7 +128,24 @@ sub alive {
         }
     }
 
-    return _proc_alive($self->{pid});
+    # a daemonized master is our child when we are a subreaper (below)
+    my $pid = $self->{pid};
+    return 0 if $pid && waitpid($pid, WNOHANG) == $pid;
+
+    return _proc_alive($pid);
+}
+
+
+# Become the subreaper of our descendants, so that a daemonized nginx is
+# reparented to us and reaped by alive(), not left a zombie where pid 1
+# reaps nothing (as in some containers).  Linux only; harmless elsewhere.
+
+sub become_subreaper {
+    my %prctl = (x86_64 => 157, aarch64 => 167);
+    my ($arch) = $Config::Config{archname} =~ /^([^-]+)/;
+    my $nr = $prctl{$arch || ''} or return 0;
+    my $PR_SET_CHILD_SUBREAPER = 36;
+    return syscall($nr, $PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
 }
 
 
