@@ -487,6 +487,20 @@ sub _run_response_check {
 }
 
 
+# The block's error.log for a failed pattern: its last lines above debug
+# level, which say what happened without nginx's tracing.
+
+sub _diag_log {
+    my $log = shift;
+    my @lines = split /\n/, $log;
+    my @loud = grep { /^\d{4}\/\d\d\/\d\d [\d:]+ \[(?!debug\])/ } @lines;
+    my $total = @lines;
+    Test::More::diag("error.log of this block: $total lines, "
+                     . scalar(@loud) . " above debug level; the last of"
+                     . " them:\n" . _tail(join("\n", @loud), 20));
+}
+
+
 sub _run_log_check {
     my ($check, $log, $label) = @_;
     my ($kind, $pat) = @$check;
@@ -501,8 +515,7 @@ sub _run_log_check {
     if ($kind eq 'error_log') {
         Test::More::ok(defined $hit, "$label - pattern \"$shown\" matches"
                                      . " a line in error.log")
-            or Test::More::diag("error.log of this block (last lines):\n"
-                                . _tail($log, 30));
+            or _diag_log($log);
     } else {
         Test::More::ok(!defined $hit, "$label - pattern \"$shown\" should"
                                       . " not match any line in error.log")
