@@ -1,0 +1,351 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+static int
+http_url_valid(const char *v)
+{
+    return (strncmp(v, "http://", 7) == 0 && v[7] != '\0')
+        || (strncmp(v, "https://", 8) == 0 && v[8] != '\0');
+}
+
+
+static int
+sf_id_like(const char *v)
+{
+    size_t n = strlen(v), i;
+
+    if (n != 15 && n != 18) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!isalnum((unsigned char) v[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+static int
+parse_port(const char *s, int *port)
+{
+    char *end;
+    long  v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535) {
+        return -1;
+    }
+    *port = (int) v;
+    return 0;
+}
+
+
+int
+config_parse_listen(const char *value, listen_target *out)
+{
+    const char *colon;
+    size_t      host_len;
+
+    memset(out, 0, sizeof(*out));
+    if (strncmp(value, "unix:", 5) == 0) {
+        if (value[5] != '/' || strlen(value + 5) >= sizeof(out->unix_path)) {
+            return -1;
+        }
+        strcpy(out->unix_path, value + 5);
+        return 0;
+    }
+    colon = strrchr(value, ':');
+    if (colon == NULL || colon == value) {
+        return -1;
+    }
+    host_len = (size_t) (colon - value);
+    if (value[0] == '[' && colon[-1] == ']') {          /* [::1]:8080 */
+        value++;
+        host_len -= 2;
+    }
+    if (host_len == 0 || host_len >= sizeof(out->host)) {
+        return -1;
+    }
+    memcpy(out->host, value, host_len);
+    out->host[host_len] = '\0';
+    return parse_port(colon + 1, &out->port);
+}
+
+
+/* redis://[[user]:password@]host[:port][/db] or unix:///path/to.sock */
+int
+config_parse_redis_url(const char *value, redis_target *out)
+{
+    const char *p, *at, *slash, *colon, *host_end;
+    char        port_buf[8];
+    size_t      n;
+
+    memset(out, 0, sizeof(*out));
+    out->port = 6379;
+    if (strncmp(value, "unix://", 7) == 0) {
+        p = value + 7;
+        if (*p != '/' || strlen(p) >= sizeof(out->unix_path)) {
+            return -1;
+        }
+        strcpy(out->unix_path, p);
+        return 0;
+    }
+    if (strncmp(value, "redis://", 8) != 0) {
+        return -1;
+    }
+    p = value + 8;
+    slash = strchr(p, '/');
+    at = strchr(p, '@');
+    if (at != NULL && (slash == NULL || at < slash)) {
+        colon = memchr(p, ':', (size_t) (at - p));
+        if (colon != NULL) {
+            n = (size_t) (at - colon - 1);
+            if (n >= sizeof(out->password)) {
+                return -1;
+            }
+            memcpy(out->password, colon + 1, n);
+            out->password[n] = '\0';
+        }
+        p = at + 1;
+    }
+    host_end = slash ? slash : p + strlen(p);
+    colon = memchr(p, ':', (size_t) (host_end - p));
+    n = (size_t) ((colon ? colon : host_end) - p);
+    if (n == 0 || n >= sizeof(out->host)) {
+        return -1;
+    }
+    memcpy(out->host, p, n);
+    out->host[n] = '\0';
+    if (colon != NULL) {
+        n = (size_t) (host_end - colon - 1);
+        if (n == 0 || n >= sizeof(port_buf)) {
+            return -1;
+        }
+        memcpy(port_buf, colon + 1, n);
+        port_buf[n] = '\0';
+        if (parse_port(port_buf, &out->port) != 0) {
+            return -1;
+        }
+    }
+    if (slash != NULL && slash[1] != '\0') {
+        char *end;
+        long  db = strtol(slash + 1, &end, 10);
+
+        if (*end != '\0' || db < 0 || db > 1000) {
+            return -1;
+        }
+        out->db = (int) db;
+    }
+    return 0;
+}
+
+
+static int
+fail(char *err, size_t err_len, const char *name, const char *why)
+{
+    snprintf(err, err_len, "%s %s", name, why);
+    return -1;
+}
+
+
+static int
+take_string(config_getenv_fn get, const char *name, int required,
+    char **out, char *err, size_t err_len)
+{
+    const char *v = get(name);
+
+    *out = NULL;
+    if (v == NULL || v[0] == '\0') {
+        if (required) {
+            return fail(err, err_len, name, "is not set");
+        }
+        return 0;
+    }
+    *out = strdup(v);
+    return *out ? 0 : fail(err, err_len, name, "could not be copied");
+}
+
+
+static int
+take_long(config_getenv_fn get, const char *name, long def, long min,
+    long max, long *out, char *err, size_t err_len)
+{
+    const char *v = get(name);
+    char       *end;
+    long        n;
+
+    if (v == NULL || v[0] == '\0') {
+        *out = def;
+        return 0;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max) {
+        char why[96];
+
+        snprintf(why, sizeof(why), "is malformed: want an integer %ld..%ld",
+                 min, max);
+        return fail(err, err_len, name, why);
+    }
+    *out = n;
+    return 0;
+}
+
+
+int
+config_load(worker_config *cfg, config_getenv_fn get, char *err,
+    size_t err_len)
+{
+    const char *v;
+    char        host[200];
+
+    memset(cfg, 0, sizeof(*cfg));
+
+#define REQUIRED(name, field)                                                 \
+    if (take_string(get, name, 1, &cfg->field, err, err_len) != 0) {          \
+        goto failed;                                                          \
+    }
+
+    REQUIRED("SF_LOGIN_URL", sf_login_url);
+    if (!http_url_valid(cfg->sf_login_url)) {
+        fail(err, err_len, "SF_LOGIN_URL", "is malformed: want an http(s) URL");
+        goto failed;
+    }
+    REQUIRED("SF_CLIENT_ID", sf_client_id);
+    REQUIRED("SF_USERNAME", sf_username);
+    REQUIRED("SF_PRIVATE_KEY_PATH", sf_private_key_path);
+    if (access(cfg->sf_private_key_path, R_OK) != 0) {
+        fail(err, err_len, "SF_PRIVATE_KEY_PATH", "is not a readable file");
+        goto failed;
+    }
+    REQUIRED("PORTAL_PRICEBOOK_ID", portal_pricebook_id);
+    if (!sf_id_like(cfg->portal_pricebook_id)) {
+        fail(err, err_len, "PORTAL_PRICEBOOK_ID",
+             "is malformed: want a 15 or 18 character Salesforce id");
+        goto failed;
+    }
+    REQUIRED("WHMCS_API_URL", whmcs_api_url);
+    if (!http_url_valid(cfg->whmcs_api_url)) {
+        fail(err, err_len, "WHMCS_API_URL", "is malformed: want an http(s) URL");
+        goto failed;
+    }
+    REQUIRED("WHMCS_IDENTIFIER", whmcs_identifier);
+    REQUIRED("WHMCS_SECRET", whmcs_secret);
+    if (take_string(get, "WHMCS_ACCESS_KEY", 0, &cfg->whmcs_access_key,
+                    err, err_len) != 0
+        || take_string(get, "EDGE_ATTEST_SECRET", 0, &cfg->edge_attest_secret,
+                       err, err_len) != 0)
+    {
+        goto failed;
+    }
+
+    v = get("REDIS_URL");
+    if (v == NULL || v[0] == '\0') {
+        fail(err, err_len, "REDIS_URL", "is not set");
+        goto failed;
+    }
+    if (config_parse_redis_url(v, &cfg->redis) != 0) {
+        fail(err, err_len, "REDIS_URL",
+             "is malformed: want redis://[:password@]host[:port][/db] "
+             "or unix:///path");
+        goto failed;
+    }
+    v = get("WORKER_LISTEN");
+    if (v == NULL || v[0] == '\0') {
+        fail(err, err_len, "WORKER_LISTEN", "is not set");
+        goto failed;
+    }
+    if (config_parse_listen(v, &cfg->listen) != 0) {
+        fail(err, err_len, "WORKER_LISTEN",
+             "is malformed: want host:port or unix:/path");
+        goto failed;
+    }
+
+    v = get("SF_API_VERSION");
+    if (v == NULL || v[0] == '\0') {
+        v = "60.0";
+    }
+    {
+        unsigned major, minor;
+        char     tail;
+
+        if (sscanf(v, "%u.%u%c", &major, &minor, &tail) != 2 || major < 20) {
+            fail(err, err_len, "SF_API_VERSION", "is malformed: want e.g. 60.0");
+            goto failed;
+        }
+    }
+    cfg->sf_api_version = strdup(v);
+
+    v = get("WORKER_ENV");
+    cfg->environment = strdup(v && v[0] ? v : "development");
+    v = get("WORKER_CONSUMER");
+    if (v == NULL || v[0] == '\0') {
+        if (gethostname(host, sizeof(host)) != 0) {
+            strcpy(host, "worker");
+        }
+        host[sizeof(host) - 1] = '\0';
+        v = host;
+    }
+    cfg->consumer_name = strdup(v);
+    if (cfg->sf_api_version == NULL || cfg->environment == NULL
+        || cfg->consumer_name == NULL)
+    {
+        fail(err, err_len, "configuration", "out of memory");
+        goto failed;
+    }
+
+    if (take_long(get, "JOB_MAX_ATTEMPTS", 5, 1, 100, &cfg->max_attempts,
+                  err, err_len) != 0
+        || take_long(get, "RETRY_BASE_MS", 1000, 1, 3600000,
+                     &cfg->retry_base_ms, err, err_len) != 0
+        || take_long(get, "RETRY_MAX_MS", 300000, 1, 86400000,
+                     &cfg->retry_max_ms, err, err_len) != 0
+        || take_long(get, "JOB_CLAIM_IDLE_MS", 60000, 100, 86400000,
+                     &cfg->claim_idle_ms, err, err_len) != 0
+        || take_long(get, "HTTP_TIMEOUT_MS", 10000, 100, 600000,
+                     &cfg->http_timeout_ms, err, err_len) != 0
+        || take_long(get, "EDGE_ATTEST_MAX_AGE", 300, 1, 86400,
+                     &cfg->attest_max_age_s, err, err_len) != 0)
+    {
+        goto failed;
+    }
+    if (cfg->retry_max_ms < cfg->retry_base_ms) {
+        fail(err, err_len, "RETRY_MAX_MS", "is smaller than RETRY_BASE_MS");
+        goto failed;
+    }
+#undef REQUIRED
+    return 0;
+
+failed:
+    config_free(cfg);
+    return -1;
+}
+
+
+void
+config_free(worker_config *cfg)
+{
+    free(cfg->sf_login_url);
+    free(cfg->sf_client_id);
+    free(cfg->sf_username);
+    free(cfg->sf_private_key_path);
+    free(cfg->sf_api_version);
+    free(cfg->portal_pricebook_id);
+    free(cfg->whmcs_api_url);
+    free(cfg->whmcs_identifier);
+    free(cfg->whmcs_secret);
+    free(cfg->whmcs_access_key);
+    free(cfg->edge_attest_secret);
+    free(cfg->environment);
+    free(cfg->consumer_name);
+    memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,58 @@
+/* Worker configuration from the environment. */
+#ifndef WORKER_CONFIG_H
+#define WORKER_CONFIG_H
+
+#include <stddef.h>
+
+typedef char *(*config_getenv_fn)(const char *name);
+
+typedef struct {
+    char  host[256];
+    int   port;
+    char  unix_path[256];     /* set instead of host/port for unix sockets */
+    char  password[256];
+    int   db;
+} redis_target;
+
+typedef struct {
+    char  host[256];
+    int   port;
+    char  unix_path[256];
+} listen_target;
+
+typedef struct {
+    char          *sf_login_url;
+    char          *sf_client_id;
+    char          *sf_username;
+    char          *sf_private_key_path;
+    char          *sf_api_version;          /* "60.0" */
+    char          *portal_pricebook_id;
+    char          *whmcs_api_url;
+    char          *whmcs_identifier;
+    char          *whmcs_secret;
+    char          *whmcs_access_key;        /* optional */
+    char          *edge_attest_secret;      /* optional: no check when unset */
+    char          *environment;
+    char          *consumer_name;
+    redis_target   redis;
+    listen_target  listen;
+    long           max_attempts;
+    long           retry_base_ms;
+    long           retry_max_ms;
+    long           claim_idle_ms;
+    long           http_timeout_ms;
+    long           attest_max_age_s;
+} worker_config;
+
+/*
+ * Fills cfg from the environment. On a missing or malformed setting returns
+ * -1 and writes a message naming it into err.
+ */
+int config_load(worker_config *cfg, config_getenv_fn get, char *err,
+    size_t err_len);
+void config_free(worker_config *cfg);
+
+int config_parse_listen(const char *value, listen_target *out);
+int config_parse_redis_url(const char *value, redis_target *out);
+
+#endif

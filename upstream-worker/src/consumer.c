@@ -1,0 +1,332 @@
+#include "consumer.h"
+#include "clients/salesforce.h"
+#include "clients/whmcs.h"
+#include "jobs/fulfill.h"
+#include "log.h"
+#include "outbound.h"
+#include "queue.h"
+#include "retry.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+struct consumer {
+    const worker_config *cfg;
+    metrics             *metrics;
+    queue               *queue;
+    outbound            *http;
+    salesforce          *sf;
+    whmcs               *whmcs;
+    fulfill_env          env;
+    pthread_t            thread;
+    int                  started;
+    int                  stopping;      /* __atomic */
+};
+
+
+static long long
+now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+
+consumer *
+consumer_new(const worker_config *cfg, metrics *m, char *err, size_t err_len)
+{
+    consumer *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->metrics = m;
+    c->queue = queue_new(&cfg->redis, 5000);
+    c->http = outbound_new(m, cfg->http_timeout_ms);
+    if (c->queue == NULL || c->http == NULL) {
+        snprintf(err, err_len, "out of memory");
+        consumer_free(c);
+        return NULL;
+    }
+    c->sf = salesforce_new(cfg, c->http, err, err_len);
+    if (c->sf == NULL) {
+        consumer_free(c);
+        return NULL;
+    }
+    c->whmcs = whmcs_new(cfg, c->http);
+    if (c->whmcs == NULL) {
+        snprintf(err, err_len, "out of memory");
+        consumer_free(c);
+        return NULL;
+    }
+    c->env.cfg = cfg;
+    c->env.queue = c->queue;
+    c->env.sf = c->sf;
+    c->env.whmcs = c->whmcs;
+    c->env.http = c->http;
+    c->env.metrics = m;
+    return c;
+}
+
+
+static double
+random01(void)
+{
+    uint32_t v;
+
+    if (RAND_bytes((unsigned char *) &v, sizeof(v)) != 1) {
+        return 0.5;
+    }
+    return (double) v / 4294967296.0;
+}
+
+
+static int
+is_final(const char *status)
+{
+    return strcmp(status, "SUCCEEDED") == 0 || strcmp(status, "FAILED") == 0
+        || strcmp(status, "SKIPPED") == 0 || strcmp(status, "DEAD") == 0
+        || strcmp(status, "NEEDS_REVIEW") == 0;
+}
+
+
+static void
+dead_letter(consumer *c, const queue_entry *e, const char *order_id,
+    const char *type, const char *why)
+{
+    char msg[512];
+
+    snprintf(msg, sizeof(msg), "Gave up after %ld attempts: %s",
+             c->cfg->max_attempts, why);
+    queue_job_set(c->queue, e->job_id, "error_code", "RETRIES_EXHAUSTED",
+                  "error_message", msg, NULL);
+    if (queue_dead_letter(c->queue, e, msg) != 0) {
+        log_msg("error", "dead_letter_failed", "%s", queue_error(c->queue));
+        return;
+    }
+    metrics_job(c->metrics, type, "dead");
+    log_json("error", "job_dead_lettered",
+             json_pack("{s:s,s:s,s:s}", "job_id", e->job_id, "order_id",
+                       order_id, "message", msg));
+    fulfill_report_failure(&c->env, order_id, "RETRIES_EXHAUSTED", msg);
+}
+
+
+/* 0 when the entry was settled, -1 on a job store error (left pending). */
+static int
+process(consumer *c, const queue_entry *e)
+{
+    json_t          *job;
+    int              failed;
+    const char      *status, *order_id, *type, *created;
+    long long        attempts, now;
+    fulfill_result   res;
+    char             finished[24], attempts_s[24];
+    long             delay;
+
+    if (e->job_id[0] == '\0') {
+        return queue_ack(c->queue, e->entry_id);
+    }
+    job = queue_job_get(c->queue, e->job_id, &failed);
+    if (job == NULL) {
+        return failed ? -1 : queue_ack(c->queue, e->entry_id);
+    }
+    status = json_string_value(json_object_get(job, "status"));
+    order_id = json_string_value(json_object_get(job, "order_id"));
+    type = json_string_value(json_object_get(job, "type"));
+    if (order_id == NULL) {
+        order_id = "";
+    }
+    if (type == NULL) {
+        type = "unknown";
+    }
+    if (status != NULL && is_final(status)) {
+        json_decref(job);
+        return queue_ack(c->queue, e->entry_id);
+    }
+    attempts = queue_job_incr_attempts(c->queue, e->job_id);
+    if (attempts < 0) {
+        json_decref(job);
+        return -1;
+    }
+    if (attempts > c->cfg->max_attempts) {
+        /* a job that keeps the worker from finishing it (crash loop) */
+        dead_letter(c, e, order_id, type, "the job never finished a run");
+        json_decref(job);
+        return 0;
+    }
+    snprintf(attempts_s, sizeof(attempts_s), "%lld", attempts);
+    json_object_set_new(job, "attempts", json_string(attempts_s));
+    if (queue_job_set(c->queue, e->job_id, "status", "RUNNING", NULL) != 0) {
+        json_decref(job);
+        return -1;
+    }
+
+    fulfill_run(&c->env, e->job_id, job, &res);
+
+    now = now_ms();
+    snprintf(finished, sizeof(finished), "%lld", now);
+    switch (res.status) {
+    case FULFILL_SUCCEEDED:
+        queue_job_set(c->queue, e->job_id, "status", "SUCCEEDED",
+                      "finished_ms", finished, NULL);
+        queue_mark_success(c->queue, "salesforce", now);
+        queue_mark_success(c->queue, "whmcs", now);
+        created = json_string_value(json_object_get(job, "created_ms"));
+        if (created != NULL) {
+            metrics_provisioning_latency(c->metrics,
+                (double) (now - strtoll(created, NULL, 10)) / 1000.0);
+        }
+        metrics_job(c->metrics, type, "succeeded");
+        log_json("info", "job_finished",
+                 json_pack("{s:s,s:s,s:s}", "job_id", e->job_id, "order_id",
+                           order_id, "outcome", "succeeded"));
+        break;
+
+    case FULFILL_FAILED:
+    case FULFILL_NEEDS_REVIEW:
+    case FULFILL_SKIPPED: {
+        const char *st = res.status == FULFILL_FAILED ? "FAILED"
+                         : res.status == FULFILL_SKIPPED ? "SKIPPED"
+                         : "NEEDS_REVIEW";
+
+        queue_job_set(c->queue, e->job_id, "status", st, "finished_ms",
+                      finished, "error_code", res.code, "error_message",
+                      res.message, "skip_reason", res.skip_reason,
+                      "failed_step", res.step, NULL);
+        metrics_job(c->metrics, type,
+                    res.status == FULFILL_FAILED ? "failed"
+                    : res.status == FULFILL_SKIPPED ? "skipped"
+                    : "needs_review");
+        log_json(res.status == FULFILL_SKIPPED ? "info" : "warn",
+                 "job_finished",
+                 json_pack("{s:s,s:s,s:s,s:s,s:s}", "job_id", e->job_id,
+                           "order_id", order_id, "outcome", st, "code",
+                           res.code, "message", res.message));
+        break;
+    }
+
+    case FULFILL_RETRY:
+        if (attempts >= c->cfg->max_attempts) {
+            dead_letter(c, e, order_id, type, res.message);
+            json_decref(job);
+            return 0;
+        }
+        delay = backoff_delay_ms(attempts, c->cfg->retry_base_ms,
+                                 c->cfg->retry_max_ms, res.retry_after_s,
+                                 random01());
+        queue_job_set(c->queue, e->job_id, "error_code", res.code,
+                      "error_message", res.message, "failed_step", res.step,
+                      NULL);
+        if (queue_schedule_retry(c->queue, e, now + delay) != 0) {
+            json_decref(job);
+            return -1;
+        }
+        metrics_job(c->metrics, type, "retry");
+        log_json("warn", "job_retry_scheduled",
+                 json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "job_id", e->job_id,
+                           "order_id", order_id, "step", res.step,
+                           "attempt", (json_int_t) attempts, "delay_ms",
+                           (json_int_t) delay, "class",
+                           failure_class_name(res.cls)));
+        json_decref(job);
+        return 0;
+    }
+    json_decref(job);
+    return queue_ack(c->queue, e->entry_id);
+}
+
+
+static void *
+loop(void *arg)
+{
+    consumer     *c = arg;
+    queue_entry   e;
+    long long     last_claim = 0, last_error_log = 0, now;
+    int           own_checked = 0, got;
+
+    while (!__atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST)) {
+        now = now_ms();
+        got = 0;
+        if (queue_promote_due(c->queue, now) < 0) {
+            got = -1;
+        }
+        if (got == 0 && !own_checked) {
+            /* entries this consumer name held when it last stopped */
+            got = queue_read_own_pending(c->queue, c->cfg->consumer_name, &e);
+            if (got == 0) {
+                own_checked = 1;
+            }
+        }
+        if (got == 0 && now - last_claim >= 1000) {
+            last_claim = now;
+            got = queue_autoclaim(c->queue, c->cfg->consumer_name,
+                                  c->cfg->claim_idle_ms, &e);
+        }
+        if (got == 0) {
+            got = queue_read_new(c->queue, c->cfg->consumer_name, 1000, &e);
+        }
+        if (got > 0) {
+            if (process(c, &e) != 0) {
+                got = -1;
+            }
+        }
+        if (got < 0) {
+            own_checked = 0;
+            if (now - last_error_log > 10000) {
+                last_error_log = now;
+                log_msg("error", "queue_unavailable", "%s",
+                        queue_error(c->queue));
+            }
+            usleep(500 * 1000);
+        }
+    }
+    return NULL;
+}
+
+
+int
+consumer_start(consumer *c)
+{
+    if (pthread_create(&c->thread, NULL, loop, c) != 0) {
+        return -1;
+    }
+    c->started = 1;
+    return 0;
+}
+
+
+void
+consumer_stop(consumer *c)
+{
+    __atomic_store_n(&c->stopping, 1, __ATOMIC_SEQ_CST);
+    if (c->started) {
+        pthread_join(c->thread, NULL);
+        c->started = 0;
+    }
+}
+
+
+void
+consumer_free(consumer *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    salesforce_free(c->sf);
+    whmcs_free(c->whmcs);
+    outbound_free(c->http);
+    queue_free(c->queue);
+    free(c);
+}

@@ -1,0 +1,604 @@
+#include "http.h"
+#include "attest.h"
+#include "intake.h"
+#include "log.h"
+#include "queue.h"
+#include "jobs/fulfill.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#define BODY_MAX (64 * 1024)
+
+struct http_server {
+    const worker_config *cfg;
+    metrics             *metrics;
+    queue               *queue;     /* used only by MHD's one internal thread */
+    struct MHD_Daemon   *daemon;
+    int                  listen_fd;
+};
+
+typedef struct {
+    char    *body;
+    size_t   len;
+    size_t   cap;
+    int      too_large;
+} request_state;
+
+
+static long long
+now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+
+static enum MHD_Result
+send_text(struct MHD_Connection *conn, unsigned status, const char *type,
+    char *text, const char *retry_after, const char *location)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result      rc;
+
+    resp = MHD_create_response_from_buffer(strlen(text), text,
+                                           MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (retry_after != NULL) {
+        MHD_add_response_header(resp, "Retry-After", retry_after);
+    }
+    if (location != NULL) {
+        MHD_add_response_header(resp, "Location", location);
+    }
+    rc = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+
+/* Takes ownership of body. */
+static enum MHD_Result
+send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
+    const char *retry_after, const char *location)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    json_decref(body);
+    if (text == NULL) {
+        return MHD_NO;
+    }
+    return send_text(conn, status, "application/json", text, retry_after,
+                     location);
+}
+
+
+static enum MHD_Result
+send_error(struct MHD_Connection *conn, unsigned status, const char *code,
+    const char *message)
+{
+    return send_json(conn, status,
+                     json_pack("{s:s,s:s}", "error", code, "message", message),
+                     status == 503 ? "5" : NULL, NULL);
+}
+
+
+static const char *
+header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+
+/* The job hash (strings) as the API's typed JSON view. */
+static json_t *
+job_view(queue *q, const char *job_id, json_t *h)
+{
+    static const char *text_fields[] = {
+        "status", "type", "order_id", "correlation_id", "whmcs_order_id",
+        "service_ids", "invoice_id", "error_code", "error_message",
+        "skip_reason", NULL
+    };
+    static const char *int_fields[] = {
+        "attempts", "created_ms", "updated_ms", "next_attempt_ms",
+        "finished_ms", NULL
+    };
+    json_t      *v = json_object();
+    const char  *s;
+    int          i;
+
+    json_object_set_new(v, "job_id", json_string(job_id));
+    for (i = 0; text_fields[i]; i++) {
+        s = json_string_value(json_object_get(h, text_fields[i]));
+        if (s != NULL && s[0] != '\0') {
+            json_object_set_new(v, text_fields[i], json_string(s));
+        }
+    }
+    for (i = 0; int_fields[i]; i++) {
+        s = json_string_value(json_object_get(h, int_fields[i]));
+        if (s != NULL && s[0] != '\0') {
+            json_object_set_new(v, int_fields[i],
+                                json_integer(strtoll(s, NULL, 10)));
+        }
+    }
+    s = json_string_value(json_object_get(h, "last_step"));
+    if (s != NULL && fulfill_step_name(atoi(s)) != NULL) {
+        json_object_set_new(v, "last_step", json_string(fulfill_step_name(atoi(s))));
+    }
+    json_object_set_new(v, "steps", queue_job_steps(q, job_id));
+    return v;
+}
+
+
+static const char *
+portal_status(const char *job_status, const char *skip_reason)
+{
+    if (strcmp(job_status, "SUCCEEDED") == 0) {
+        return "Provisioned";
+    }
+    if (strcmp(job_status, "FAILED") == 0 || strcmp(job_status, "DEAD") == 0) {
+        return "Failed";
+    }
+    if (strcmp(job_status, "NEEDS_REVIEW") == 0) {
+        return "Needs Review";
+    }
+    if (strcmp(job_status, "SKIPPED") == 0) {
+        return skip_reason && strcmp(skip_reason, "already_provisioned") == 0
+               ? "Provisioned" : "Not Activating";
+    }
+    return "Activating";
+}
+
+
+static enum MHD_Result
+handle_intake(http_server *s, struct MHD_Connection *conn, const route *rt,
+    request_state *st)
+{
+    intake_request  req;
+    char            err[256], job_id[64], location[96];
+    const char     *endpoint = rt->kind == ROUTE_FULFILL ? "fulfill" : "event";
+    int             rc, created, failed;
+    json_t         *h, *v;
+
+    if (s->cfg->edge_attest_secret != NULL) {
+        attest_headers  ah;
+        attest_result   ar;
+
+        ah.attestation = header(conn, "X-Webhook-Attestation");
+        ah.edge_time = header(conn, "X-Webhook-Edge-Time");
+        ah.provider = header(conn, "X-Webhook-Provider");
+        ah.id = header(conn, "X-Webhook-Id");
+        ar = attest_verify(s->cfg->edge_attest_secret, &ah, st->body, st->len,
+                           time(NULL), s->cfg->attest_max_age_s);
+        if (ar != ATTEST_OK) {
+            log_json("warn", "attestation_refused",
+                     json_pack("{s:s,s:s}", "endpoint", endpoint, "reason",
+                               attest_result_message(ar)));
+            metrics_intake(s->metrics, endpoint, 401);
+            return send_error(conn, 401, "attestation_invalid",
+                              attest_result_message(ar));
+        }
+    }
+
+    if (rt->kind == ROUTE_FULFILL) {
+        rc = intake_parse_fulfill(rt->id, st->body, st->len,
+                                  header(conn, "Idempotency-Key"),
+                                  header(conn, "X-Correlation-Id"), &req, err,
+                                  sizeof(err));
+    } else {
+        rc = intake_parse_event(st->body, st->len,
+                                header(conn, "Idempotency-Key"),
+                                header(conn, "X-Correlation-Id"), &req, err,
+                                sizeof(err));
+    }
+    if (rc != 0) {
+        metrics_intake(s->metrics, endpoint, 400);
+        log_json("warn", "intake_rejected",
+                 json_pack("{s:s,s:s}", "endpoint", endpoint, "message", err));
+        return send_error(conn, 400,
+                          strstr(err, "Idempotency-Key")
+                          ? "idempotency_key_required" : "invalid_request",
+                          err);
+    }
+
+    if (queue_enqueue(s->queue, &req, now_ms(), job_id, &created) != 0) {
+        metrics_intake(s->metrics, endpoint, 503);
+        log_json("error", "intake_unavailable",
+                 json_pack("{s:s,s:s,s:s}", "endpoint", endpoint, "order_id",
+                           req.order_id, "message", queue_error(s->queue)));
+        return send_error(conn, 503, "queue_unavailable",
+                          "The job store is unreachable; retry later");
+    }
+    snprintf(location, sizeof(location), "/jobs/%s", job_id);
+    if (created) {
+        metrics_intake(s->metrics, endpoint, 202);
+        log_json("info", "job_accepted",
+                 json_pack("{s:s,s:s,s:s,s:s,s:s}", "job_id", job_id,
+                           "order_id", req.order_id, "correlation_id",
+                           req.correlation_id[0] ? req.correlation_id : job_id,
+                           "source", req.source, "step", "intake"));
+        return send_json(conn, 202,
+                         json_pack("{s:s,s:s,s:s}", "job_id", job_id,
+                                   "status", "QUEUED", "order_id",
+                                   req.order_id), NULL, location);
+    }
+
+    h = queue_job_get(s->queue, job_id, &failed);
+    if (h == NULL) {
+        metrics_intake(s->metrics, endpoint, 503);
+        return send_error(conn, 503, "queue_unavailable",
+                          "The job store is unreachable; retry later");
+    }
+    v = job_view(s->queue, job_id, h);
+    json_decref(h);
+    json_object_set_new(v, "duplicate", json_true());
+    metrics_intake(s->metrics, endpoint, 200);
+    log_json("info", "job_duplicate",
+             json_pack("{s:s,s:s}", "job_id", job_id, "order_id",
+                       req.order_id));
+    return send_json(conn, 200, v, NULL, location);
+}
+
+
+static enum MHD_Result
+handle_job(http_server *s, struct MHD_Connection *conn, const route *rt)
+{
+    json_t *h;
+    int     failed;
+
+    h = queue_job_get(s->queue, rt->id, &failed);
+    if (h == NULL) {
+        return failed ? send_error(conn, 503, "queue_unavailable",
+                                   "The job store is unreachable")
+                      : send_error(conn, 404, "not_found", "No such job");
+    }
+    {
+        json_t *v = job_view(s->queue, rt->id, h);
+
+        json_decref(h);
+        return send_json(conn, 200, v, NULL, NULL);
+    }
+}
+
+
+static enum MHD_Result
+handle_order(http_server *s, struct MHD_Connection *conn, const route *rt)
+{
+    char         job_id[64];
+    int          rc, failed;
+    json_t      *h, *v;
+    const char  *status, *skip;
+
+    if (!sf_id_valid(rt->id)) {
+        return send_error(conn, 400, "invalid_request",
+                          "sfOrderId must be a 15 or 18 character Salesforce id");
+    }
+    rc = queue_order_job(s->queue, rt->id, job_id);
+    if (rc < 0) {
+        return send_error(conn, 503, "queue_unavailable",
+                          "The job store is unreachable");
+    }
+    if (rc == 0) {
+        return send_error(conn, 404, "not_found", "No job for this order");
+    }
+    h = queue_job_get(s->queue, job_id, &failed);
+    if (h == NULL) {
+        return send_error(conn, 503, "queue_unavailable",
+                          "The job store is unreachable");
+    }
+    status = json_string_value(json_object_get(h, "status"));
+    skip = json_string_value(json_object_get(h, "skip_reason"));
+    v = json_pack("{s:s,s:s,s:s,s:s}", "order_id", rt->id, "status",
+                  portal_status(status ? status : "", skip), "job_id", job_id,
+                  "job_status", status ? status : "");
+    {
+        static const char *copy[] = {
+            "whmcs_order_id", "service_ids", "error_code", "error_message",
+            NULL
+        };
+        int i;
+
+        for (i = 0; copy[i]; i++) {
+            const char *x = json_string_value(json_object_get(h, copy[i]));
+
+            if (x != NULL && x[0] != '\0') {
+                json_object_set_new(v, copy[i], json_string(x));
+            }
+        }
+    }
+    json_decref(h);
+    return send_json(conn, 200, v, NULL, NULL);
+}
+
+
+static enum MHD_Result
+handle_retry(http_server *s, struct MHD_Connection *conn, const route *rt)
+{
+    int rc = queue_retry_dead(s->queue, rt->id, now_ms());
+
+    if (rc < 0) {
+        return send_error(conn, 503, "queue_unavailable",
+                          "The job store is unreachable");
+    }
+    if (rc == 404) {
+        return send_error(conn, 404, "not_found", "No such job");
+    }
+    if (rc == 409) {
+        return send_error(conn, 409, "not_dead_lettered",
+                          "Only a dead-lettered job can be retried");
+    }
+    log_json("info", "job_requeued", json_pack("{s:s}", "job_id", rt->id));
+    return send_json(conn, 202,
+                     json_pack("{s:s,s:s}", "job_id", rt->id, "status",
+                               "QUEUED"), NULL, NULL);
+}
+
+
+static enum MHD_Result
+handle_health(http_server *s, struct MHD_Connection *conn)
+{
+    queue_stats  st;
+    json_t      *v;
+    int          ok = queue_stats_get(s->queue, &st) == 0;
+
+    v = json_pack("{s:s,s:s,s:s}", "status", ok ? "ok" : "degraded",
+                  "redis", ok ? "connected" : "unreachable", "environment",
+                  s->cfg->environment);
+    if (ok) {
+        json_object_set_new(v, "queue",
+            json_pack("{s:I,s:I,s:I,s:I}",
+                      "depth", (json_int_t) (st.pending + (st.lag > 0 ? st.lag : 0)
+                                             + st.delayed),
+                      "pending", (json_int_t) st.pending,
+                      "undelivered", (json_int_t) st.lag,
+                      "delayed", (json_int_t) st.delayed));
+        json_object_set_new(v, "dead_letters", json_integer(st.dead));
+        json_object_set_new(v, "last_success", st.last_success);
+    }
+    json_object_set_new(v, "edge_attestation",
+                        json_string(s->cfg->edge_attest_secret ? "required"
+                                                               : "off"));
+    return send_json(conn, ok ? 200 : 503, v, NULL, NULL);
+}
+
+
+static enum MHD_Result
+dispatch(http_server *s, struct MHD_Connection *conn, const char *method,
+    const char *url, request_state *st)
+{
+    route rt;
+    int   rc = route_match(method, url, &rt);
+
+    if (rc == 404) {
+        return send_error(conn, 404, "not_found", "No such endpoint");
+    }
+    if (rc == 405) {
+        return send_error(conn, 405, "method_not_allowed",
+                          "Method not allowed here");
+    }
+    if (st->too_large) {
+        return send_error(conn, 413, "body_too_large",
+                          "The body is larger than 64 KiB");
+    }
+    switch (rt.kind) {
+    case ROUTE_FULFILL:
+    case ROUTE_EVENT:
+        return handle_intake(s, conn, &rt, st);
+    case ROUTE_JOB:
+        return handle_job(s, conn, &rt);
+    case ROUTE_JOB_RETRY:
+        return handle_retry(s, conn, &rt);
+    case ROUTE_ORDER:
+        return handle_order(s, conn, &rt);
+    case ROUTE_HEALTH:
+        return handle_health(s, conn);
+    case ROUTE_METRICS: {
+        char *text = metrics_render(s->metrics);
+
+        return text ? send_text(conn, 200, "text/plain; version=0.0.4", text,
+                                NULL, NULL)
+                    : MHD_NO;
+    }
+    default:
+        return send_error(conn, 404, "not_found", "No such endpoint");
+    }
+}
+
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+    http_server   *s = cls;
+    request_state *st = *con_cls;
+
+    (void) version;
+    if (st == NULL) {
+        st = calloc(1, sizeof(*st));
+        if (st == NULL) {
+            return MHD_NO;
+        }
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!st->too_large) {
+            if (st->len + *upload_data_size > BODY_MAX) {
+                st->too_large = 1;
+            } else {
+                if (st->len + *upload_data_size + 1 > st->cap) {
+                    size_t  cap = (st->len + *upload_data_size + 1) * 2;
+                    char   *b = realloc(st->body, cap);
+
+                    if (b == NULL) {
+                        return MHD_NO;
+                    }
+                    st->body = b;
+                    st->cap = cap;
+                }
+                memcpy(st->body + st->len, upload_data, *upload_data_size);
+                st->len += *upload_data_size;
+                st->body[st->len] = '\0';
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(s, conn, method, url, st);
+}
+
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+    request_state *st = *con_cls;
+
+    (void) cls;
+    (void) conn;
+    (void) toe;
+    if (st != NULL) {
+        free(st->body);
+        free(st);
+        *con_cls = NULL;
+    }
+}
+
+
+static int
+bind_listener(const listen_target *l, char *err, size_t err_len)
+{
+    int fd, one = 1;
+
+    if (l->unix_path[0]) {
+        struct sockaddr_un sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        if (strlen(l->unix_path) >= sizeof(sa.sun_path)) {
+            snprintf(err, err_len, "WORKER_LISTEN: unix path too long");
+            return -1;
+        }
+        strcpy(sa.sun_path, l->unix_path);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd < 0) {
+            snprintf(err, err_len, "WORKER_LISTEN: socket: %s", strerror(errno));
+            return -1;
+        }
+        unlink(l->unix_path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
+            || chmod(l->unix_path, 0666) != 0 || listen(fd, 128) != 0)
+        {
+            snprintf(err, err_len, "WORKER_LISTEN: cannot listen on %s: %s",
+                     l->unix_path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        return fd;
+    }
+
+    {
+        struct addrinfo  hints, *res = NULL;
+        char             port[8];
+        int              rc;
+
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICSERV;
+        snprintf(port, sizeof(port), "%d", l->port);
+        rc = getaddrinfo(l->host, port, &hints, &res);
+        if (rc != 0 || res == NULL) {
+            snprintf(err, err_len, "WORKER_LISTEN: cannot resolve %s: %s",
+                     l->host, gai_strerror(rc));
+            return -1;
+        }
+        fd = socket(res->ai_family, SOCK_STREAM, 0);
+        if (fd < 0
+            || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0
+            || bind(fd, res->ai_addr, res->ai_addrlen) != 0
+            || listen(fd, 128) != 0)
+        {
+            snprintf(err, err_len, "WORKER_LISTEN: cannot listen on %s:%d: %s",
+                     l->host, l->port, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+            }
+            freeaddrinfo(res);
+            return -1;
+        }
+        freeaddrinfo(res);
+        return fd;
+    }
+}
+
+
+http_server *
+http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
+{
+    http_server *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->cfg = cfg;
+    s->metrics = m;
+    s->queue = queue_new(&cfg->redis, 2000);
+    s->listen_fd = bind_listener(&cfg->listen, err, err_len);
+    if (s->queue == NULL || s->listen_fd < 0) {
+        queue_free(s->queue);
+        free(s);
+        return NULL;
+    }
+    s->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO,
+        0, NULL, NULL, on_request, s,
+        MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 512,
+        MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        snprintf(err, err_len, "WORKER_LISTEN: libmicrohttpd did not start");
+        close(s->listen_fd);
+        queue_free(s->queue);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+
+void
+http_stop(http_server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    MHD_stop_daemon(s->daemon);
+    close(s->listen_fd);
+    if (s->cfg->listen.unix_path[0]) {
+        unlink(s->cfg->listen.unix_path);
+    }
+    queue_free(s->queue);
+    free(s);
+}

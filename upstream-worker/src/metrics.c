@@ -1,0 +1,187 @@
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRIC_SERIES_MAX 256
+
+/* One labelled series: a counter, or a sum/count pair for durations. */
+typedef struct {
+    int     family;
+    char    labels[160];
+    double  value;      /* counter value or sum of seconds */
+    long    count;
+} series;
+
+enum {
+    FAM_INTAKE,
+    FAM_JOBS,
+    FAM_STEP,
+    FAM_LATENCY,
+    FAM_OUTBOUND,
+    FAM_COUNT
+};
+
+static const struct {
+    const char *name;
+    const char *help;
+    int         summary;
+} families[FAM_COUNT] = {
+    { "webhook_worker_intake_requests_total",
+      "Intake requests by endpoint and HTTP status.", 0 },
+    { "webhook_worker_jobs_total",
+      "Finished job runs by type and outcome.", 0 },
+    { "webhook_worker_step_duration_seconds",
+      "Job step durations.", 1 },
+    { "webhook_worker_provisioning_latency_seconds",
+      "From intake to Provisioned.", 1 },
+    { "webhook_worker_outbound_calls_total",
+      "Outbound calls by integration and status class.", 0 },
+};
+
+struct metrics {
+    pthread_mutex_t  lock;
+    series           s[METRIC_SERIES_MAX];
+    size_t           n;
+};
+
+
+metrics *
+metrics_new(void)
+{
+    metrics *m = calloc(1, sizeof(*m));
+
+    if (m != NULL) {
+        pthread_mutex_init(&m->lock, NULL);
+    }
+    return m;
+}
+
+
+void
+metrics_free(metrics *m)
+{
+    if (m != NULL) {
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+    }
+}
+
+
+static void
+add(metrics *m, int family, const char *labels, double value)
+{
+    size_t i;
+
+    pthread_mutex_lock(&m->lock);
+    for (i = 0; i < m->n; i++) {
+        if (m->s[i].family == family && strcmp(m->s[i].labels, labels) == 0) {
+            break;
+        }
+    }
+    if (i == m->n) {
+        if (m->n == METRIC_SERIES_MAX) {
+            pthread_mutex_unlock(&m->lock);
+            return;
+        }
+        m->s[i].family = family;
+        snprintf(m->s[i].labels, sizeof(m->s[i].labels), "%s", labels);
+        m->n++;
+    }
+    m->s[i].value += value;
+    m->s[i].count++;
+    pthread_mutex_unlock(&m->lock);
+}
+
+
+void
+metrics_intake(metrics *m, const char *endpoint, int status)
+{
+    char l[160];
+
+    snprintf(l, sizeof(l), "endpoint=\"%s\",code=\"%d\"", endpoint, status);
+    add(m, FAM_INTAKE, l, 1);
+}
+
+
+void
+metrics_job(metrics *m, const char *type, const char *outcome)
+{
+    char l[160];
+
+    snprintf(l, sizeof(l), "type=\"%s\",outcome=\"%s\"", type, outcome);
+    add(m, FAM_JOBS, l, 1);
+}
+
+
+void
+metrics_step(metrics *m, const char *step, double seconds)
+{
+    char l[160];
+
+    snprintf(l, sizeof(l), "step=\"%s\"", step);
+    add(m, FAM_STEP, l, seconds);
+}
+
+
+void
+metrics_provisioning_latency(metrics *m, double seconds)
+{
+    add(m, FAM_LATENCY, "", seconds);
+}
+
+
+void
+metrics_outbound(metrics *m, const char *integration, const char *status_class)
+{
+    char l[160];
+
+    snprintf(l, sizeof(l), "integration=\"%s\",status_class=\"%s\"",
+             integration, status_class);
+    add(m, FAM_OUTBOUND, l, 1);
+}
+
+
+char *
+metrics_render(metrics *m)
+{
+    size_t  cap = 4096 + METRIC_SERIES_MAX * 400, len = 0, i;
+    char   *out = malloc(cap);
+    int     f;
+
+#define EMIT(...) \
+    len += (size_t) snprintf(out + len, cap - len, __VA_ARGS__)
+
+    if (out == NULL) {
+        return NULL;
+    }
+    out[0] = '\0';
+    pthread_mutex_lock(&m->lock);
+    for (f = 0; f < FAM_COUNT; f++) {
+        EMIT("# HELP %s %s\n# TYPE %s %s\n", families[f].name,
+             families[f].help, families[f].name,
+             families[f].summary ? "summary" : "counter");
+        for (i = 0; i < m->n && len < cap - 400; i++) {
+            series *s = &m->s[i];
+
+            if (s->family != f) {
+                continue;
+            }
+            if (families[f].summary) {
+                EMIT("%s_sum%s%s%s %.6f\n", families[f].name,
+                     s->labels[0] ? "{" : "", s->labels,
+                     s->labels[0] ? "}" : "", s->value);
+                EMIT("%s_count%s%s%s %ld\n", families[f].name,
+                     s->labels[0] ? "{" : "", s->labels,
+                     s->labels[0] ? "}" : "", s->count);
+            } else {
+                EMIT("%s{%s} %.0f\n", families[f].name, s->labels, s->value);
+            }
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+#undef EMIT
+    return out;
+}

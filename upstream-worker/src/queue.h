@@ -1,0 +1,89 @@
+/*
+ * Jobs in Redis: a stream with a consumer group (wh:jobs / workers), a hash
+ * per job (state and step journal), idempotency keys, a delayed-retry zset
+ * and a dead-letter stream. One queue per thread (hiredis is not shared).
+ */
+#ifndef WORKER_QUEUE_H
+#define WORKER_QUEUE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "intake.h"
+
+#define QUEUE_STREAM   "wh:jobs"
+#define QUEUE_GROUP    "workers"
+#define QUEUE_DEAD     "wh:dead"
+#define QUEUE_DELAYED  "wh:delayed"
+
+typedef struct queue queue;
+
+typedef struct {
+    char  entry_id[64];
+    char  job_id[64];
+} queue_entry;
+
+typedef struct {
+    long long  pending;       /* delivered, not yet acknowledged */
+    long long  lag;           /* not yet delivered */
+    long long  delayed;       /* waiting for a retry */
+    long long  dead;
+    json_t    *last_success;  /* integration -> unix ms */
+} queue_stats;
+
+queue *queue_new(const redis_target *target, int command_timeout_ms);
+void queue_free(queue *q);
+/* Connects if needed and makes the group; 0 when Redis answers. */
+int queue_ready(queue *q);
+const char *queue_error(queue *q);
+
+/*
+ * Stores the job and its stream entry atomically unless the idempotency key
+ * is known. *created = 1 for a new job, 0 when job_id is the existing one.
+ */
+int queue_enqueue(queue *q, const intake_request *req, long long now_ms,
+    char job_id[64], int *created);
+
+/* The job hash as a JSON object of strings; NULL if absent or on error
+ * (then *failed = 1). */
+json_t *queue_job_get(queue *q, const char *job_id, int *failed);
+/* The job's finished steps, oldest first (JSON array). */
+json_t *queue_job_steps(queue *q, const char *job_id);
+/* The latest job for a Salesforce order id; 1 found, 0 none, -1 error. */
+int queue_order_job(queue *q, const char *order_id, char job_id[64]);
+
+/* Sets field/value pairs (NULL-terminated list of strings). */
+int queue_job_set(queue *q, const char *job_id, ...);
+/* Journals a finished step: last_step = index, appends a steps record. */
+int queue_job_step_done(queue *q, const char *job_id, int index,
+    const char *step, const char *outcome, long duration_ms);
+long long queue_job_incr_attempts(queue *q, const char *job_id);
+
+/* 1 got an entry, 0 none, -1 error. */
+int queue_read_own_pending(queue *q, const char *consumer, queue_entry *e);
+int queue_read_new(queue *q, const char *consumer, int block_ms,
+    queue_entry *e);
+int queue_autoclaim(queue *q, const char *consumer, long min_idle_ms,
+    queue_entry *e);
+int queue_ack(queue *q, const char *entry_id);
+
+int queue_schedule_retry(queue *q, const queue_entry *e, long long due_ms);
+int queue_promote_due(queue *q, long long now_ms);
+int queue_dead_letter(queue *q, const queue_entry *e, const char *reason);
+/* 0 requeued, 404 unknown job, 409 not dead-lettered, -1 error. */
+int queue_retry_dead(queue *q, const char *job_id, long long now_ms);
+
+/*
+ * Claims the right to send AddOrder for an order: 1 claimed, 0 someone
+ * (holder) already did, -1 error.
+ */
+int queue_claim_addorder(queue *q, const char *order_id, const char *job_id,
+    char holder[64]);
+
+/* Gives the claim back (only when job_id holds it). */
+int queue_release_addorder(queue *q, const char *order_id, const char *job_id);
+
+int queue_mark_success(queue *q, const char *integration, long long now_ms);
+int queue_stats_get(queue *q, queue_stats *s);
+
+#endif
