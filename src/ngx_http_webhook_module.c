@@ -525,8 +525,10 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->custom_nonce = prev->custom_nonce;
     }
 
-    replay_implicit = (conf->replay == NGX_CONF_UNSET_UINT
-                       && prev->replay == NGX_CONF_UNSET_UINT);
+    /* merges cascade: whether anybody chose a mode must be carried down */
+    conf->replay_chosen = (conf->replay != NGX_CONF_UNSET_UINT
+                           || prev->replay_chosen);
+    replay_implicit = !conf->replay_chosen;
 
     ngx_conf_merge_uint_value(conf->replay, prev->replay,
                               wmcf->zone ? NGX_HTTP_WEBHOOK_REPLAY_LOCAL
@@ -590,6 +592,27 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->label_name.len == 0) {
         conf->label_name = conf->scheme->name;
+    }
+
+    /* labels go verbatim into JSON, Prometheus and log lines */
+
+    for (i = 0; i < conf->label_name.len; i++) {
+        if (!isalnum(conf->label_name.data[i])
+            && ngx_strlchr((u_char *) "_.:-", (u_char *) "_.:-" + 4,
+                           conf->label_name.data[i]) == NULL)
+        {
+            break;
+        }
+    }
+
+    if (i < conf->label_name.len
+        || conf->label_name.len >= NGX_HTTP_WEBHOOK_LABEL_LEN)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid webhook_label \"%V\": use at most %d "
+                           "letters, digits, \"_\", \".\", \":\" or \"-\"",
+                           &conf->label_name, NGX_HTTP_WEBHOOK_LABEL_LEN - 1);
+        return NGX_CONF_ERROR;
     }
 
     conf->label = ngx_http_webhook_get_label(cf, &conf->label_name);
@@ -933,8 +956,11 @@ ngx_http_webhook_secret_value(ngx_conf_t *cf, ngx_str_t *value,
             return NGX_CONF_ERROR;
         }
 
-        secret->raw.len = ngx_strlen(p);
-        secret->raw.data = ngx_pstrdup(cf->pool, &secret->raw);
+        name.data = p;
+        name.len = ngx_strlen(p);
+
+        secret->raw.len = name.len;
+        secret->raw.data = ngx_pstrdup(cf->pool, &name);
         if (secret->raw.data == NULL) {
             return NGX_CONF_ERROR;
         }

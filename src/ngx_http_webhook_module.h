@@ -232,6 +232,7 @@ typedef struct {
     ngx_http_webhook_header_t     custom_nonce;
 
     unsigned                      verify_set:1;
+    unsigned                      replay_chosen:1;
     unsigned                      status:1;
 } ngx_http_webhook_loc_conf_t;
 

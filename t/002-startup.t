@@ -1,0 +1,49 @@
+# What `nginx -t` says at start-up: warnings, and that conf.example loads.
+# Plain Test::More (no Test::Nginx): start-up messages go to stderr.
+
+use strict;
+use warnings;
+use Test::More;
+use File::Temp qw(tempdir);
+use Cwd qw(getcwd);
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+
+sub nginx_t {
+    my ($http) = @_;
+    my $dir = tempdir(CLEANUP => 1);
+    mkdir "$dir/logs";
+    open my $fh, '>', "$dir/nginx.conf" or die $!;
+    print $fh "load_module $_;\n" for @modules;
+    print $fh "error_log $dir/logs/error.log;\npid $dir/nginx.pid;\n"
+            . "events {}\nhttp {\n$http\n}\n";
+    close $fh;
+    my $out = `$nginx -t -p $dir/ -c $dir/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my ($rc, $out) = nginx_t(<<'CONF');
+    server { listen 127.0.0.1:1; location /hook {
+        webhook_verify github; webhook_secret x; } }
+CONF
+is $rc, 0, 'no replay store: still loads';
+like $out, qr/\[warn\].*webhook_verify github has no replay store/,
+     'no replay store: start-up warning';
+
+($rc, $out) = nginx_t(<<'CONF');
+    server { listen 127.0.0.1:1; location /hook {
+        webhook_verify github; webhook_secret x; webhook_replay off; } }
+CONF
+is $rc, 0, 'replay off: loads';
+unlike $out, qr/no replay store/, 'replay off chosen: no warning';
+
+($rc, $out) = nginx_t(<<'CONF');
+    webhook_zone webhook:1m;
+    server { listen 127.0.0.1:1; location /hook {
+        webhook_verify github; webhook_secret x; } }
+CONF
+is $rc, 0, 'zone: loads';
+unlike $out, qr/no replay store/, 'zone present: local store, no warning';
+
+done_testing();
