@@ -1,0 +1,188 @@
+/* Configuration from the environment: every failure names its variable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "jobs/fulfill.h"
+
+static const char *env[64][2];
+
+
+static void
+env_reset(void)
+{
+    static const char *base[][2] = {
+        { "SF_LOGIN_URL", "http://127.0.0.1:1" },
+        { "SF_CLIENT_ID", "cid" },
+        { "SF_USERNAME", "u@example.com" },
+        { "SF_PRIVATE_KEY_PATH", "/etc/hostname" },
+        { "PORTAL_PRICEBOOK_ID", "01s000000000001AAA" },
+        { "WHMCS_API_URL", "https://whmcs.example" },
+        { "WHMCS_IDENTIFIER", "id" },
+        { "WHMCS_SECRET", "secret" },
+        { "REDIS_URL", "redis://127.0.0.1:6380/2" },
+        { "WORKER_LISTEN", "127.0.0.1:8081" },
+        { NULL, NULL }
+    };
+    int i;
+
+    memset(env, 0, sizeof(env));
+    for (i = 0; base[i][0]; i++) {
+        env[i][0] = base[i][0];
+        env[i][1] = base[i][1];
+    }
+}
+
+
+static void
+env_set(const char *name, const char *value)
+{
+    int i;
+
+    for (i = 0; env[i][0]; i++) {
+        if (strcmp(env[i][0], name) == 0) {
+            env[i][1] = value;
+            return;
+        }
+    }
+    env[i][0] = name;
+    env[i][1] = value;
+}
+
+
+static char *
+fake_getenv(const char *name)
+{
+    int i;
+
+    for (i = 0; env[i][0]; i++) {
+        if (strcmp(env[i][0], name) == 0) {
+            return (char *) env[i][1];
+        }
+    }
+    return NULL;
+}
+
+
+static void
+test_complete(void **state)
+{
+    worker_config cfg;
+    char          err[256];
+
+    (void) state;
+    env_reset();
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), 0);
+    assert_int_equal(cfg.redis.port, 6380);
+    assert_int_equal(cfg.redis.db, 2);
+    assert_string_equal(cfg.listen.host, "127.0.0.1");
+    assert_int_equal(cfg.listen.port, 8081);
+    assert_null(cfg.edge_attest_secret);
+    assert_null(cfg.whmcs_access_key);
+    assert_int_equal(cfg.max_attempts, 5);
+    assert_string_equal(cfg.sf_api_version, "60.0");
+    config_free(&cfg);
+}
+
+
+static void
+expect_failure(const char *name, const char *value, const char *named)
+{
+    worker_config cfg;
+    char          err[256];
+
+    env_reset();
+    env_set(name, value);
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), -1);
+    if (strncmp(err, named, strlen(named)) != 0) {
+        fail_msg("for %s=%s: \"%s\" does not name %s", name,
+                 value ? value : "(unset)", err, named);
+    }
+}
+
+
+static void
+test_missing_and_malformed(void **state)
+{
+    static const char *required[] = {
+        "SF_LOGIN_URL", "SF_CLIENT_ID", "SF_USERNAME", "SF_PRIVATE_KEY_PATH",
+        "PORTAL_PRICEBOOK_ID", "WHMCS_API_URL", "WHMCS_IDENTIFIER",
+        "WHMCS_SECRET", "REDIS_URL", "WORKER_LISTEN", NULL
+    };
+    int i;
+
+    (void) state;
+    for (i = 0; required[i]; i++) {
+        expect_failure(required[i], NULL, required[i]);
+        expect_failure(required[i], "", required[i]);
+    }
+    expect_failure("SF_LOGIN_URL", "login.salesforce.com", "SF_LOGIN_URL");
+    expect_failure("SF_PRIVATE_KEY_PATH", "/nonexistent", "SF_PRIVATE_KEY_PATH");
+    expect_failure("PORTAL_PRICEBOOK_ID", "01s-bad", "PORTAL_PRICEBOOK_ID");
+    expect_failure("WHMCS_API_URL", "ftp://x", "WHMCS_API_URL");
+    expect_failure("REDIS_URL", "127.0.0.1:6379", "REDIS_URL");
+    expect_failure("REDIS_URL", "redis://host:99999", "REDIS_URL");
+    expect_failure("WORKER_LISTEN", "8080", "WORKER_LISTEN");
+    expect_failure("WORKER_LISTEN", "127.0.0.1:0", "WORKER_LISTEN");
+    expect_failure("WORKER_LISTEN", "unix:relative.sock", "WORKER_LISTEN");
+    expect_failure("JOB_MAX_ATTEMPTS", "0", "JOB_MAX_ATTEMPTS");
+    expect_failure("JOB_MAX_ATTEMPTS", "five", "JOB_MAX_ATTEMPTS");
+    expect_failure("SF_API_VERSION", "v60", "SF_API_VERSION");
+}
+
+
+static void
+test_parsers(void **state)
+{
+    redis_target  r;
+    listen_target l;
+
+    (void) state;
+    assert_int_equal(config_parse_redis_url("redis://:pw@h:7000/3", &r), 0);
+    assert_string_equal(r.host, "h");
+    assert_string_equal(r.password, "pw");
+    assert_int_equal(r.port, 7000);
+    assert_int_equal(r.db, 3);
+    assert_int_equal(config_parse_redis_url("redis://localhost", &r), 0);
+    assert_int_equal(r.port, 6379);
+    assert_int_equal(config_parse_redis_url("unix:///run/redis.sock", &r), 0);
+    assert_string_equal(r.unix_path, "/run/redis.sock");
+    assert_int_equal(config_parse_redis_url("redis://", &r), -1);
+    assert_int_equal(config_parse_listen("unix:/run/w.sock", &l), 0);
+    assert_string_equal(l.unix_path, "/run/w.sock");
+    assert_int_equal(config_parse_listen("[::1]:9000", &l), 0);
+    assert_string_equal(l.host, "::1");
+    assert_int_equal(l.port, 9000);
+}
+
+
+static void
+test_billing_cycles(void **state)
+{
+    (void) state;
+    assert_string_equal(fulfill_billing_cycle("Monthly"), "monthly");
+    assert_string_equal(fulfill_billing_cycle("Semi-Annually"), "semiannually");
+    assert_string_equal(fulfill_billing_cycle("One Time"), "onetime");
+    assert_string_equal(fulfill_billing_cycle("Yearly"), "annually");
+    assert_null(fulfill_billing_cycle("Fortnightly"));
+    assert_null(fulfill_billing_cycle(NULL));
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_complete),
+        cmocka_unit_test(test_missing_and_malformed),
+        cmocka_unit_test(test_parsers),
+        cmocka_unit_test(test_billing_cycles),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
