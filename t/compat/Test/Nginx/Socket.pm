@@ -492,9 +492,8 @@ sub _run_response_check {
 
 sub _diag_log {
     my $log = shift;
-    my @lines = split /\n/, $log;
-    my @loud = grep { /^\d{4}\/\d\d\/\d\d [\d:]+ \[(?!debug\])/ } @lines;
-    my $total = @lines;
+    my @loud = Test::Nginx::Compat::Server::loud_lines($log);
+    my $total = () = $log =~ /\n/g;
     Test::More::diag("error.log of this block: $total lines, "
                      . scalar(@loud) . " above debug level; the last of"
                      . " them:\n" . _tail(join("\n", @loud), 20));

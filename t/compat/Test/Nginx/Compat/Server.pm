@@ -149,9 +149,29 @@ sub become_subreaper {
 }
 
 
+# Since 1.19.5 "-e" names the log nginx uses before it has read its
+# config.  Pointing it at logs/error.log makes a warning nginx or a module
+# gives while loading the config land where the block's error_log checks
+# look, as with an nginx built with the default --error-log-path (Debian's
+# says stderr).
+
+sub _has_startup_log_option {
+    my $self = shift;
+    unless (defined $self->{has_e}) {
+        my $v = `"$self->{binary}" -v 2>&1`;
+        my ($maj, $min, $pat) = $v =~ m{/(\d+)\.(\d+)\.(\d+)};
+        $self->{has_e} = defined $pat
+            && ($maj * 1_000_000 + $min * 1000 + $pat) >= 1_019_005 ? 1 : 0;
+    }
+    return $self->{has_e};
+}
+
+
 sub command {
     my $self = shift;
     my @cmd = ($self->{binary}, '-p', "$self->{servroot}/",
+               ($self->_has_startup_log_option ? ('-e', 'logs/error.log')
+                                               : ()),
                '-c', 'conf/nginx.conf');
     unshift @cmd, 'valgrind', @{ $self->{valgrind} }
         if $self->{valgrind} && !$_[0];
@@ -243,6 +263,31 @@ sub _wait_exit {
 }
 
 
+sub _exit_text {
+    my $rc = shift;
+    my %names = (6 => 'SIGABRT', 9 => 'SIGKILL', 11 => 'SIGSEGV',
+                 15 => 'SIGTERM');
+    return "exit code $rc" if $rc <= 128;
+    my $sig = $rc - 128;
+    return "killed by signal $sig" . ($names{$sig} ? " ($names{$sig})" : '');
+}
+
+
+# The lines of error.log text above debug level: what happened, without
+# nginx's tracing.
+
+sub loud_lines {
+    my $log = shift;
+    return grep { /^\d{4}\/\d\d\/\d\d [\d:]+ \[(?!debug\])/ }
+           split /\n/, $log;
+}
+
+
+sub _loud_text {
+    return join '', map { "$_\n" } loud_lines(shift);
+}
+
+
 sub _read_pid_file {
     my $self = shift;
     open my $fh, '<', $self->{pid_file} or return undef;
@@ -281,8 +326,9 @@ sub start {
                        . " the config?)");
         }
         if ($rc != 0) {
-            return (0, "nginx failed to start (exit code $rc):\n"
-                       . _slurp($self->{stderr_file}));
+            return (0, "nginx failed to start (" . _exit_text($rc) . "):\n"
+                       . _slurp($self->{stderr_file})
+                       . _loud_text($self->log_since($self->{mark})));
         }
     }
 
@@ -306,7 +352,7 @@ sub start {
     unless ($master && _proc_alive($master)) {
         return (0, "nginx wrote no pid file within " . $self->_start_wait
                    . " s:\n" . _slurp($self->{stderr_file})
-                   . $self->log_since($self->{mark}));
+                   . _loud_text($self->log_since($self->{mark})));
     }
 
     $self->{pid} = $master;
