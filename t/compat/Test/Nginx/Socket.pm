@@ -352,6 +352,16 @@ sub _response_checks {
     push @checks, ['body_like', $body_like]
         if defined _sec($block, q{response_body_like}) && defined $body_like;
 
+    my $body_unlike = _pick(_sec($block, q{response_body_unlike}), $i);
+    push @checks, ['body_unlike', $body_unlike]
+        if defined _sec($block, q{response_body_unlike})
+           && defined $body_unlike;
+
+    my $raw_like = _pick(_sec($block, q{raw_response_headers_like}), $i);
+    push @checks, ['raw_headers_like', $raw_like]
+        if defined _sec($block, q{raw_response_headers_like})
+           && defined $raw_like;
+
     return @checks;
 }
 
@@ -360,8 +370,15 @@ sub _log_checks {
     my $block = shift;
     my @yes = _patterns(_sec($block, q{error_log}));
     my @no = _patterns(_sec($block, q{no_error_log}));
+    my @grep;
+    if (defined _sec($block, q{grep_error_log})
+        && defined _sec($block, q{grep_error_log_out}))
+    {
+        @grep = (['grep_error_log', _sec($block, q{grep_error_log}),
+                  _sec($block, q{grep_error_log_out})]);
+    }
     return ((map { ['error_log', $_] } @yes),
-            (map { ['no_error_log', $_] } @no));
+            (map { ['no_error_log', $_] } @no), @grep);
 }
 
 
@@ -474,6 +491,18 @@ sub _run_response_check {
         Test::More::diag("(response truncated)")
             if $res && $res->{truncated};
 
+    } elsif ($kind eq 'body_unlike') {
+        my $re = ref $a[0] eq 'Regexp' ? $a[0] : qr/$a[0]/s;
+        Test::More::unlike(defined $got_body ? $got_body : '', $re,
+                           "$label - response_body_unlike - response is"
+                           . " expected");
+
+    } elsif ($kind eq 'raw_headers_like') {
+        my $re = ref $a[0] eq 'Regexp' ? $a[0] : qr/$a[0]/s;
+        Test::More::like($res ? $res->{raw_headers} : '', $re,
+                         "$label - raw_response_headers_like - headers are"
+                         . " expected");
+
     } elsif ($kind eq 'body_like') {
         my $re = ref $a[0] eq 'Regexp' ? $a[0] : qr/$a[0]/s;
         Test::More::like(defined $got_body ? $got_body : '', $re,
@@ -501,8 +530,13 @@ sub _diag_log {
 
 
 sub _run_log_check {
-    my ($check, $log, $label) = @_;
+    my ($check, $log, $label, $rep) = @_;
     my ($kind, $pat) = @$check;
+
+    if ($kind eq 'grep_error_log') {
+        return _run_grep_check($check, $log, $label, $rep);
+    }
+
     my @lines = split /\n/, $log;
     my $match = ref $pat eq 'Regexp'
                 ? sub { $_[0] =~ $pat }
@@ -520,6 +554,34 @@ sub _run_log_check {
                                       . " not match any line in error.log")
             or Test::More::diag("matching line: $hit");
     }
+}
+
+
+# grep_error_log: every match of the pattern in the block's log, each
+# followed by a newline, must equal grep_error_log_out (an array of them
+# gives one per repeat_each run).
+
+sub _run_grep_check {
+    my ($check, $log, $label, $rep) = @_;
+    my (undef, $pat, $want) = @$check;
+    local $Test::Builder::Level = $Test::Builder::Level + 2;
+
+    $want = $want->[($rep || 1) - 1] if ref $want eq 'ARRAY';
+    $want = '' unless defined $want;
+    if (!ref $pat) {
+        $pat =~ s/\n\z//;
+        $pat = qr/\Q$pat\E/;
+    }
+
+    my $got = '';
+    for my $line (split /\n/, $log) {
+        while ($line =~ /($pat)/g) {
+            $got .= "$1\n";
+        }
+    }
+
+    Test::More::is($got, $want, "$label - grep_error_log - log lines are"
+                                . " expected");
 }
 
 
@@ -612,7 +674,7 @@ sub _run_block {
 
     my @log_checks = _log_checks($block);
     my $log = $Server->log_since($mark);
-    _run_log_check($_, $log, $label) for @log_checks;
+    _run_log_check($_, $log, $label, $rep) for @log_checks;
 
     # Like the real one: say so when nginx complained loudly and the block
     # did not mention it.

@@ -89,7 +89,9 @@ sub raw_method {
 #
 # Returns { responses => [...], timed_out => 0|1, error => msg|undef,
 # raw => all bytes read }.  Each response is a hash: status, proto,
-# reason, headers (list of [name, value]), raw_headers, body, truncated.
+# reason, headers (list of [name, value]), raw_headers (the status line and
+# header lines as received, with the empty line ending them), body,
+# truncated.
 
 sub exchange {
     my %a = @_;
@@ -252,7 +254,8 @@ sub parse_response {
 
         my $res = { status => defined $status ? $status + 0 : undef,
                     proto => $proto, reason => $reason,
-                    headers => \@headers, raw_headers => $head,
+                    headers => \@headers,
+                    raw_headers => substr($buf, 0, $hend + $sep),
                     body => '', truncated => 0 };
 
         my $start = $hend + $sep;
