@@ -1,0 +1,107 @@
+# webhook_status: counters per label and outcome, JSON and Prometheus.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Webhook;
+
+repeat_each(1);
+no_shuffle();
+no_long_string();
+
+our $body = '{"id":"evt_status"}';
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", "webhook_zone webhook:1m;")
+        unless defined $block->http_config;
+
+    $block->set_value("config", <<'CONF') unless defined $block->config;
+    location /stripe {
+        webhook_verify stripe; webhook_secret whsec_s; webhook_label stripe-live;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location /gh {
+        webhook_verify github; webhook_secret s;
+        webhook_allow 10.0.0.0/8;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /ok { return 200 "taken\n"; }
+    location = /status { webhook_status; }
+CONF
+
+    if (!defined $block->error_log && !defined $block->no_error_log) {
+        $block->set_value("no_error_log", "[error]\n[alert]");
+    }
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: before any webhook: every label and outcome at zero
+--- request
+GET /status
+--- response_headers
+Content-Type: application/json
+--- response_body_like eval
+qr/^\{"version":"[0-9.]+","pid":\d+,"locations":\{"stripe-live":\{"passed":0,"ip_denied":0,"missing_signature":0,"malformed_signature":0,"missing_timestamp":0,"malformed_timestamp":0,"missing_nonce":0,"stale_timestamp":0,"body_too_large":0,"invalid_signature":0,"missing_fields":0,"replay":0,"replay_store_unavailable":0,"ping":0,"released":0,"kept":0\},"github":\{"passed":0,.*\}\},"replay":\{"store":"local","zone":"webhook","keys":0,"evicted":0\},"integrations":\{\}\}\r?\n$/
+
+
+
+=== TEST 2: traffic of every kind
+--- request eval
+[Webhook::post("/stripe", $::body),
+ Webhook::post("/stripe", $::body),
+ Webhook::post("/stripe", "tampered"),
+ Webhook::post("/gh", $::body)]
+--- more_headers eval
+Webhook::stripe("whsec_s", $::body) . Webhook::github("s", $::body)
+--- error_code eval
+[200, 401, 401, 403]
+--- error_log eval
+["webhook rejected: replay", "webhook rejected: invalid_signature",
+ "webhook rejected: ip_denied"]
+
+
+
+=== TEST 3: counted as JSON
+--- request
+GET /status
+--- response_body_like eval
+qr/"stripe-live":\{"passed":1,"ip_denied":0,"missing_signature":0,"malformed_signature":0,"missing_timestamp":0,"malformed_timestamp":0,"missing_nonce":0,"stale_timestamp":0,"body_too_large":0,"invalid_signature":1,"missing_fields":0,"replay":1,"replay_store_unavailable":0,"ping":0,"released":0,"kept":1\},"github":\{"passed":0,"ip_denied":1,.*"keys":1,/
+
+
+
+=== TEST 4: counted in the Prometheus text format
+--- request
+GET /status?format=prometheus
+--- response_headers
+Content-Type: text/plain; version=0.0.4
+--- response_body_like eval
+qr/# TYPE webhook_requests_total counter\n(?:.*\n)*webhook_requests_total\{label="stripe-live",outcome="passed"\} 1\n(?:.*\n)*webhook_requests_total\{label="stripe-live",outcome="replay"\} 1\n(?:.*\n)*webhook_requests_total\{label="github",outcome="ip_denied"\} 1\n(?:.*\n)*webhook_replay_keys\{zone="webhook"\} 1\n/
+
+
+
+=== TEST 5: the status page answers GET only
+--- request
+POST /status
+--- error_code: 405
+
+
+
+=== TEST 6: without a zone the counters are per worker and still there
+--- http_config
+--- config
+    location /gh {
+        webhook_verify github; webhook_secret s; webhook_replay off;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /ok { return 200 "taken\n"; }
+    location = /status { webhook_status; }
+--- request eval
+[Webhook::post("/gh", $::body), "GET /status"]
+--- more_headers eval
+Webhook::github("s", $::body)
+--- response_body_like eval
+["taken", qr/"github":\{"passed":1,.*"replay":null/]
