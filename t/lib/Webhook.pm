@@ -109,4 +109,100 @@ sub attestation {
 # A request section: "POST /uri\n<body>" (Test::Nginx drops the final \n).
 sub post { "POST $_[0]\n$_[1]" }
 
+# --- for the scheme suites (t/01x, t/080, t/090) ---------------------------
+
+# The answer every rejection gives, byte for byte.
+our %MESSAGE = (
+    ip_denied                => "IP not allowed",
+    missing_signature        => "Signature header is missing",
+    malformed_signature      => "Signature header is malformed",
+    missing_timestamp        => "Timestamp is missing",
+    malformed_timestamp      => "Timestamp is malformed",
+    missing_nonce            => "Nonce or message id is missing",
+    stale_timestamp          => "Timestamp outside the tolerance window",
+    body_too_large           => "Request body too large",
+    invalid_signature        => "Invalid signature",
+    missing_fields           => "Missing fields",
+    replay                   => "Nonce already used",
+    replay_store_unavailable => "Replay store unavailable, retry later",
+);
+
+sub error_body {
+    my $reason = shift;
+    die "no message for reason \"$reason\"" unless exists $MESSAGE{$reason};
+    return qq({"error":"$reason","message":"$MESSAGE{$reason}"}\r\n);
+}
+
+# The one [error] line a rejection logs (for "--- error_log eval").
+sub rejected_log {
+    my ($reason, $label) = @_;
+    return qr/\[error\] .*webhook rejected: \Q$reason\E \(.*\), label "\Q$label\E", client: 127\.0\.0\.1/;
+}
+
+# The preprocessor every scheme suite installs: file-wide defaults for
+# sections a block leaves out, and "no [error]" unless the block talks
+# about the error log itself.
+sub defaults {
+    my (%d) = @_;
+    return sub {
+        my $block = shift;
+        for my $s (sort keys %d) {
+            $block->set_value($s, $d{$s}) unless defined $block->$s;
+        }
+        if (!defined $block->error_log && !defined $block->no_error_log) {
+            $block->set_value("no_error_log", "[error]");
+        }
+        return $block;
+    };
+}
+
+# The usual http{} and the upstream a passing request reaches.
+our $HTTP_CONFIG = "    webhook_zone webhook:1m;\n";
+our $UPSTREAM = <<'CONF';
+    location = /up {
+        return 200 "upstream got it\n";
+    }
+CONF
+
+# Response headers exposing the module's variables on the passing location.
+our $VARIABLE_HEADERS = <<'CONF';
+        add_header X-Webhook-Result $webhook_result always;
+        add_header X-Webhook-Provider $webhook_provider always;
+        add_header X-Webhook-Id $webhook_id always;
+        add_header X-Webhook-Timestamp $webhook_timestamp always;
+        add_header X-Webhook-Secret-Index $webhook_secret_index always;
+        add_header X-Webhook-Body-Sha256 $webhook_body_sha256 always;
+CONF
+
+# A whole request, byte for byte, for "--- raw_request eval": $headers are
+# "Name: value" lines; Content-Length is computed unless $o{no_length}.
+sub raw {
+    my ($method, $uri, $headers, $body, %o) = @_;
+    $body //= '';
+    my $h = join '', map { "$_\r\n" } grep { length } split /\n/, $headers // '';
+    return "$method $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+           . $h
+           . ($o{no_length} ? "" : "Content-Length: " . length($body) . "\r\n")
+           . "\r\n$body";
+}
+
+# The same body chunked, in pieces of $size bytes.
+sub raw_chunked {
+    my ($method, $uri, $headers, $body, $size) = @_;
+    my $chunks = '';
+    for (my $i = 0; $i < length $body; $i += $size) {
+        my $c = substr $body, $i, $size;
+        $chunks .= sprintf("%x\r\n", length $c) . "$c\r\n";
+    }
+    return raw($method, $uri, $headers . "\nTransfer-Encoding: chunked",
+               "${chunks}0\r\n\r\n", no_length => 1);
+}
+
+sub hex_sha256 { hmac_sha256_hex($_[1], $_[0]) }    # (secret, bytes)
+sub b64_sha256 { b64(hmac_sha256($_[1], $_[0])) }   # (secret, bytes)
+
+# Shopify / WooCommerce with a caller's delivery id (or none).
+sub shopify_sig { "X-Shopify-Hmac-Sha256: " . b64_sha256(@_) . "\n" }
+sub woocommerce_sig { "X-WC-Webhook-Signature: " . b64_sha256(@_) . "\n" }
+
 1;
