@@ -1136,7 +1136,9 @@ ngx_http_webhook_macs_update(void *data, const u_char *p, size_t len)
     ngx_http_webhook_macs_t  *macs = data;
 
     for (i = 0; i < macs->n; i++) {
-        ngx_http_webhook_hmac_update(&macs->macs[i], p, len);
+        if (macs->macs[i].key) {
+            ngx_http_webhook_hmac_update(&macs->macs[i], p, len);
+        }
     }
 }
 
