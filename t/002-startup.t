@@ -46,4 +46,29 @@ CONF
 is $rc, 0, 'zone: loads';
 unlike $out, qr/no replay store/, 'zone present: local store, no warning';
 
+# conf.example as shipped, with this machine's module and writable paths
+{
+    my $dir = tempdir(CLEANUP => 1);
+    mkdir "$dir/logs";
+    open my $in, '<', 'conf.example' or die "conf.example: $!";
+    my $conf = do { local $/; <$in> };
+    close $in;
+
+    like $conf, qr{^load_module /usr/lib/nginx/modules/ngx_http_webhook_module\.so;}m,
+         'conf.example loads the installed module';
+
+    my $load = join "", map { "load_module $_;\n" } @modules;
+    $conf =~ s{^load_module [^;]+;\n}{$load}m;
+    $conf =~ s{/var/log/nginx/}{$dir/logs/}g;
+    $conf =~ s{/run/webhook-edge\.pid}{$dir/nginx.pid}g;
+
+    open my $out, '>', "$dir/nginx.conf" or die $!;
+    print $out $conf;
+    close $out;
+
+    my $res = `$nginx -t -p $dir/ -c $dir/nginx.conf 2>&1`;
+    is $? >> 8, 0, 'conf.example: nginx -t accepts it' or diag $res;
+    unlike $res, qr/\[(?:warn|emerg)\]/, 'conf.example: no warning';
+}
+
 done_testing();
