@@ -275,7 +275,8 @@ loop(void *arg)
                                   c->cfg->claim_idle_ms, &e);
         }
         if (got == 0) {
-            got = queue_read_new(c->queue, c->cfg->consumer_name, 1000, &e);
+            /* short blocks: due retries are promoted between them */
+            got = queue_read_new(c->queue, c->cfg->consumer_name, 200, &e);
         }
         if (got > 0) {
             if (process(c, &e) != 0) {

@@ -155,6 +155,14 @@ outbound_call(outbound *o, const char *integration, const char *action,
     curl_easy_setopt(o->curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(o->curl, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(o->curl, CURLOPT_USERAGENT, "webhook-worker/1");
+    if (strcmp(method, "GET") != 0) {
+        /*
+         * curl silently resends a request whose reused connection dies
+         * before any answer: for AddOrder that is a second order.
+         */
+        curl_easy_setopt(o->curl, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(o->curl, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (body != NULL) {
         curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));

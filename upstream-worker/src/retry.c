@@ -136,11 +136,12 @@ backoff_delay_ms(long attempt, long base_ms, long max_ms, long retry_after_s,
     }
     half = delay / 2;
     delay = half + (long) ((double) (delay - half) * rand01);
+    /* the server's word beats our cap, within reason */
+    if (retry_after_s > RETRY_AFTER_MAX_S) {
+        retry_after_s = RETRY_AFTER_MAX_S;
+    }
     if (retry_after_s >= 0 && retry_after_s * 1000 > delay) {
         delay = retry_after_s * 1000;
-        if (delay > max_ms) {
-            delay = max_ms;
-        }
     }
     return delay;
 }

@@ -27,10 +27,13 @@ int failure_not_sent(int curl_code);
 /* Retry-After: delta seconds or an HTTP-date; -1 when absent/invalid. */
 long parse_retry_after(const char *value, time_t now);
 
+#define RETRY_AFTER_MAX_S 3600
+
 /*
  * Delay before attempt number `attempt` (1 = the first retry): exponential
  * from base_ms, capped at max_ms, "equal jitter" (half fixed, half random
- * from rand01 in [0,1)); a Retry-After wins when it is longer (still capped).
+ * from rand01 in [0,1)); a Retry-After wins when it is longer, even over
+ * max_ms (up to RETRY_AFTER_MAX_S).
  */
 long backoff_delay_ms(long attempt, long base_ms, long max_ms,
     long retry_after_s, double rand01);

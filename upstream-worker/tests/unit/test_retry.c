@@ -95,9 +95,10 @@ test_backoff(void **state)
         assert_true(next >= d);
         d = next;
     }
-    /* Retry-After wins when longer, still capped; shorter is ignored */
+    /* Retry-After wins when longer, even over the cap; shorter is ignored */
     assert_int_equal(backoff_delay_ms(1, 1000, 60000, 5, 0.0), 5000);
-    assert_int_equal(backoff_delay_ms(1, 1000, 60000, 3600, 0.0), 60000);
+    assert_int_equal(backoff_delay_ms(1, 1000, 2000, 5, 0.0), 5000);
+    assert_int_equal(backoff_delay_ms(1, 1000, 60000, 7200, 0.0), 3600000);
     assert_int_equal(backoff_delay_ms(3, 1000, 60000, 1, 0.0), 2000);
 }
 

@@ -1,0 +1,225 @@
+# The fulfillment job against the fakes: success, idempotency, guard,
+# mapping and payment failures, retries with backoff, token re-mint,
+# dead letters and POST /jobs/{id}/retry.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Test::More;
+no warnings "uninitialized";
+use WorkerStack;
+
+my $s = WorkerStack->new->start_all;
+my @FINAL = qw(SUCCEEDED FAILED SKIPPED NEEDS_REVIEW DEAD);
+my $n = 10;
+
+sub new_order_id { sprintf '8010000000%05dAAA', $n++ }
+
+sub add_orders_for {
+    my ($order_id) = @_;
+    my @calls = $s->calls('whmcs', 'AddOrder', 'ok');
+    my %created = map { $_->{id} => 1 } @{ $s->ledger('whmcs')->{orders} };
+    return scalar @calls;
+}
+
+sub run_job {
+    my ($order, $key, %o) = @_;
+    my ($st, $b) = $s->fulfill($key, order => $order->{Id},
+                               json => { orderId => $order->{Id} });
+    is $st, 202, "$key accepted";
+    return $s->wait_job($b->{job_id}, $o{timeout} || 20, @FINAL);
+}
+
+subtest 'platform event -> Provisioned with the WHMCS order id' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    my ($st, $b) = $s->worker(POST => '/events/salesforce', json => {
+        data => { schema => 'x', payload => {
+            OrderId__c => $o->{Id}, IdemKey__c => 'evt-1',
+            CorrelationId__c => 'corr-evt-1', RequestedBy__c => 'ops' },
+            event => { replayId => 17 } } });
+    is $st, 202, 'event accepted';
+    my $j = $s->wait_job($b->{job_id}, 20, @FINAL);
+    is $j->{status}, 'SUCCEEDED', 'job succeeded';
+    is $j->{type}, 'platform_event', 'job type';
+    is $j->{correlation_id}, 'corr-evt-1', 'correlation id kept';
+    my $sf = $s->sf_order($o->{Id});
+    is $sf->{Provisioning_Status__c}, 'Provisioned', 'Salesforce: Provisioned';
+    is $sf->{WHMCS_Order_ID__c}, $j->{whmcs_order_id}, 'Salesforce: WHMCS order id';
+    like $sf->{WHMCS_Service_IDs__c}, qr/^\d+,\d+,\d+$/, 'Salesforce: 3 service ids';
+    is_deeply $sf->{history}, [ 'Activating', 'Provisioned' ], 'status writes in order';
+    my ($add) = grep { $_->{params}{clientid} == 7 } $s->calls('whmcs', 'AddOrder', 'ok');
+    is $add->{params}{paymentmethod}, 'stripe', 'gateway from GetPayMethods';
+    is_deeply [ @{ $add->{params} }{qw(pid[0] billingcycle[0] qty[0] pid[1] billingcycle[1] qty[1])} ],
+        [ 101, 'monthly', 1, 102, 'annually', 2 ], 'mapped items';
+    my ($w) = grep { $_->{id} == $j->{whmcs_order_id} } @{ $s->ledger('whmcs')->{orders} };
+    is $w->{status}, 'Active', 'WHMCS order accepted';
+    my @log = grep { /"correlation_id":"corr-evt-1"/ } split /\n/, $s->log_text('worker');
+    ok scalar(grep { /"step":"whmcs_create"/ } @log), 'log lines carry the correlation id';
+};
+
+subtest 'duplicate idempotency key and an already Provisioned order' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    my $before = add_orders_for();
+    my $j = run_job($o, 'dup-1');
+    is $j->{status}, 'SUCCEEDED', 'first job succeeded';
+    my ($st, $b) = $s->fulfill('dup-1', order => $o->{Id});
+    is $st, 200, 'same key: 200';
+    is $b->{job_id}, $j->{job_id}, 'same job';
+    is $b->{status}, 'SUCCEEDED', 'its state';
+    my $j2 = run_job($o, 'dup-2');
+    is $j2->{status}, 'SKIPPED', 'a new key for a Provisioned order: skipped';
+    is $j2->{skip_reason}, 'already_provisioned', 'reason';
+    is add_orders_for() - $before, 1, 'exactly one AddOrder';
+    is_deeply $s->sf_order($o->{Id})->{history}, [ 'Activating', 'Provisioned' ],
+        'no further Salesforce writes';
+    my (undef, $po) = $s->worker(GET => "/orders/$o->{Id}");
+    is $po->{status}, 'Provisioned', 'portal status still Provisioned';
+};
+
+subtest 'only Activating orders are provisioned' => sub {
+    my $o = $s->order(Id => new_order_id(), Provisioning_Status__c => 'Pending Review');
+    $s->seed_sf($o);
+    my $before = add_orders_for();
+    my $j = run_job($o, 'pending-1');
+    is $j->{status}, 'SKIPPED', 'skipped';
+    is $j->{skip_reason}, 'not_activating', 'reason';
+    is add_orders_for(), $before, 'no AddOrder';
+    is_deeply $s->sf_order($o->{Id})->{history}, [], 'no Salesforce write';
+
+    my $j2 = run_job({ Id => '801000000000999AAA' }, 'missing-1');
+    is $j2->{status}, 'FAILED', 'an order Salesforce does not have fails';
+    is $j2->{error_code}, 'ORDER_NOT_FOUND', 'ORDER_NOT_FOUND';
+};
+
+subtest 'missing mapping -> Failed MAPPING_MISSING listing the items' => sub {
+    my $o = $s->order(Id => new_order_id(), items => [
+        { Id => '802000000000011AAA', Quantity => 1,
+          Product2 => { Name => 'VPS Small', WH_Product_ID__c => 101, Billing_Cycle__c => 'Monthly' } },
+        { Id => '802000000000012AAA', Quantity => 1,
+          Product2 => { Name => 'Unmapped Addon', WH_Product_ID__c => undef, Billing_Cycle__c => 'Monthly' } },
+        { Id => '802000000000013AAA', Quantity => 1,
+          Product2 => { Name => 'Odd Cycle', WH_Product_ID__c => 102, Billing_Cycle__c => 'Fortnightly' } },
+    ]);
+    $s->seed_sf($o);
+    my $before = add_orders_for();
+    my $j = run_job($o, 'map-1');
+    is $j->{status}, 'FAILED', 'failed';
+    is $j->{error_code}, 'MAPPING_MISSING', 'MAPPING_MISSING';
+    like $j->{error_message}, qr/2 item\(s\).*Unmapped Addon \(802000000000012AAA.*Odd Cycle \(802000000000013AAA/,
+        'lists every unmapped item';
+    unlike $j->{error_message}, qr/VPS Small/, 'not the mapped one';
+    is $j->{attempts}, 1, 'not retried';
+    my $sf = $s->sf_order($o->{Id});
+    is $sf->{Provisioning_Status__c}, 'Failed', 'Salesforce: Failed';
+    is $sf->{Provisioning_Error_Code__c}, 'MAPPING_MISSING', 'Salesforce: error code';
+    like $sf->{Provisioning_Error_Message__c}, qr/Unmapped Addon/, 'Salesforce: message';
+    is add_orders_for(), $before, 'no AddOrder';
+    my (undef, $po) = $s->worker(GET => "/orders/$o->{Id}");
+    is $po->{status}, 'Failed', 'portal: Failed';
+    is $po->{error_code}, 'MAPPING_MISSING', 'portal: code';
+};
+
+subtest 'no payment method -> Failed PAYMENT_METHOD_MISSING' => sub {
+    my $o = $s->order(Id => new_order_id(), Account => { WHMCS_Client_ID__c => 8 });
+    $s->seed_sf($o);
+    my $before = add_orders_for();
+    my $j = run_job($o, 'pay-1');
+    is $j->{status}, 'FAILED', 'failed';
+    is $j->{error_code}, 'PAYMENT_METHOD_MISSING', 'PAYMENT_METHOD_MISSING';
+    my $sf = $s->sf_order($o->{Id});
+    is $sf->{Provisioning_Status__c}, 'Failed', 'Salesforce: Failed';
+    is $sf->{Provisioning_Error_Code__c}, 'PAYMENT_METHOD_MISSING', 'Salesforce: code';
+    is add_orders_for(), $before, 'no AddOrder';
+};
+
+subtest 'WHMCS 5xx on AddOrder, then recovery -> Provisioned with one order' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    my $before = add_orders_for();
+    my $orders_before = @{ $s->ledger('whmcs')->{orders} };
+    $s->fail_next('whmcs', action => 'AddOrder', mode => 'status', status => 503, count => 2);
+    my $j = run_job($o, '5xx-1');
+    is $j->{status}, 'SUCCEEDED', 'succeeded';
+    is $j->{attempts}, 3, 'on the third attempt';
+    is scalar(grep { $_->{outcome} eq 'injected_status' } $s->calls('whmcs', 'AddOrder')), 2,
+        'two 503s were answered';
+    is add_orders_for() - $before, 1, 'one AddOrder went through';
+    is @{ $s->ledger('whmcs')->{orders} } - $orders_before, 1, 'WHMCS holds one new order';
+    is $s->sf_order($o->{Id})->{Provisioning_Status__c}, 'Provisioned', 'Provisioned';
+    like $s->log_text('worker'), qr/"event":"job_retry_scheduled".*"step":"whmcs_create".*"class":"remote_5xx"/,
+        'the retry is logged with its class';
+};
+
+subtest 'connection reset and 429 with Retry-After are retried' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    $s->fail_next('sf', action => 'query', mode => 'rate_limit', retry_after => 2, count => 1);
+    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'reset', count => 1);
+    my $j = run_job($o, 'rl-1');
+    is $j->{status}, 'SUCCEEDED', 'succeeded';
+    is $j->{attempts}, 3, 'after two retries';
+    my @q = grep { $_->{action} eq 'query' } @{ $s->ledger('sf')->{calls} };
+    my ($limited) = grep { $_->{outcome} eq 'injected_rate_limit' } @q;
+    my ($next) = grep { $_->{seq} > $limited->{seq} } @q;
+    cmp_ok $next->{at} - $limited->{at}, '>=', 1.9, 'Retry-After: 2 was honoured';
+    is scalar(grep { $_->{params}{clientid} == 7 } $s->calls('whmcs', 'AddOrder', 'ok')),
+        scalar(grep { $_->{params}{clientid} == 7 } $s->calls('whmcs', 'AddOrder')),
+        'no AddOrder failed or repeated';
+};
+
+subtest 'expired Salesforce token is re-minted once' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    my $tokens = $s->ledger('sf')->{tokens_issued};
+    $s->request(POST => $s->sf_url . '/__expire_tokens');
+    my $j = run_job($o, 'tok-1');
+    is $j->{status}, 'SUCCEEDED', 'succeeded';
+    is $j->{attempts}, 1, 'in the first attempt';
+    is $s->ledger('sf')->{tokens_issued} - $tokens, 1, 'one new token';
+    ok scalar(grep { $_->{status} == 401 } $s->calls('sf', 'query')), 'after a 401';
+};
+
+subtest 'dead letter after JOB_MAX_ATTEMPTS, POST /jobs/{id}/retry' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    $s->fail_next('whmcs', action => 'GetPayMethods', mode => 'status', status => 500, count => 5);
+    my ($st, $b) = $s->fulfill('dead-1', order => $o->{Id});
+    my $j = $s->wait_job($b->{job_id}, 30, @FINAL);
+    is $j->{status}, 'DEAD', 'dead-lettered';
+    is $j->{attempts}, 5, 'after 5 attempts';
+    is $j->{error_code}, 'RETRIES_EXHAUSTED', 'RETRIES_EXHAUSTED';
+    my $sf = $s->sf_order($o->{Id});
+    is $sf->{Provisioning_Status__c}, 'Failed', 'Salesforce: Failed';
+    is $sf->{Provisioning_Error_Code__c}, 'RETRIES_EXHAUSTED', 'Salesforce: code';
+    is $s->redis_cmd('XLEN', 'wh:dead'), 1, 'one entry in the dead-letter stream';
+    my (undef, $h) = $s->worker(GET => '/health');
+    is $h->{dead_letters}, 1, 'health counts it';
+
+    ($st) = $s->worker(POST => "/jobs/$j->{job_id}/retry");
+    is $st, 202, 'retry accepted';
+    my $j2 = $s->wait_job($j->{job_id}, 20, @FINAL);
+    is $j2->{status}, 'SUCCEEDED', 'then succeeds';
+    is $s->redis_cmd('XLEN', 'wh:dead'), 0, 'gone from the dead-letter stream';
+    is $s->sf_order($o->{Id})->{Provisioning_Status__c}, 'Provisioned', 'Provisioned';
+    ($st, $b) = $s->worker(POST => "/jobs/$j->{job_id}/retry");
+    is $st, 409, 'retrying a job that is not dead: 409';
+    ($st) = $s->worker(POST => '/jobs/job_nope/retry');
+    is $st, 404, 'unknown job: 404';
+};
+
+subtest 'WHMCS refuses AddOrder -> Failed WHMCS_ORDER_REJECTED, no retry' => sub {
+    my $o = $s->order(Id => new_order_id(), items => [
+        { Id => '802000000000021AAA', Quantity => 1,
+          Product2 => { Name => 'Retired', WH_Product_ID__c => 999, Billing_Cycle__c => 'Monthly' } } ]);
+    $s->seed_sf($o);
+    my $j = run_job($o, 'rej-1');
+    is $j->{status}, 'FAILED', 'failed';
+    is $j->{error_code}, 'WHMCS_ORDER_REJECTED', 'code';
+    like $j->{error_message}, qr/Invalid Product ID/, 'WHMCS message';
+    is $j->{attempts}, 1, 'not retried';
+};
+
+$s->shutdown;
+done_testing;
