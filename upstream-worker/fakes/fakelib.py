@@ -17,6 +17,7 @@ class Faults:
     {"action": "AddOrder" | "*", "mode": "status" | "rate_limit" | "reset" |
      "delay", "status": 503, "retry_after": 1, "delay_ms": 2000, "count": 1}
     "delay" waits and then answers normally; the others replace the answer.
+    DELETE /__fail drops every rule.
     """
 
     def __init__(self):
@@ -115,6 +116,9 @@ class FakeHandler(BaseHTTPRequestHandler):
                 app.faults.add(json.loads(body or b"{}"))
             except (ValueError, TypeError) as e:
                 return 400, {}, {"error": str(e)}
+            return 204, {}, b""
+        if path == "/__fail" and method == "DELETE":
+            app.faults.clear()
             return 204, {}, b""
         if path == "/__reset" and method == "POST":
             app.faults.clear()

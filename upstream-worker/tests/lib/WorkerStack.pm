@@ -342,8 +342,8 @@ sub fail_next {
 sub reset_faults {
     my ($self, $which) = @_;
     my $url = $which eq 'sf' ? $self->sf_url : $self->whmcs_url;
-    # /__reset would clear the state too; a zero-count rule list is enough
-    $self->request(POST => "$url/__fail", json => { action => 'none', count => 0 });
+    my ($status) = $self->request(DELETE => "$url/__fail");
+    die "clearing faults failed: $status" unless $status == 204;
 }
 
 sub order {

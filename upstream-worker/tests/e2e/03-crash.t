@@ -1,0 +1,111 @@
+# Crash safety: the worker SIGKILLed mid-job resumes after its last journaled
+# step and never sends AddOrder twice; Redis down at intake answers 503 and
+# loses nothing that was acknowledged.
+use strict;
+use warnings;
+no warnings 'uninitialized';
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Test::More;
+use WorkerStack;
+
+my $s = WorkerStack->new->start_all;
+my @FINAL = qw(SUCCEEDED FAILED SKIPPED NEEDS_REVIEW DEAD);
+$s->seed_whmcs(clients => [ map { { id => $_, paymethods => [ { gateway_name => 'stripe' } ] } }
+                            21, 22, 23, 24 ]);
+
+sub add_orders { my ($client) = @_;
+    scalar grep { $_->{params}{clientid} == $client } $s->calls('whmcs', 'AddOrder') }
+
+sub job_field { $s->redis_cmd('HGET', "wh:job:$_[0]", $_[1]) }
+
+subtest 'SIGKILL after AddOrder was journaled: resumes, one AddOrder' => sub {
+    my $o = $s->order(Id => '801000000000021AAA', Account => { WHMCS_Client_ID__c => 21 });
+    $s->seed_sf($o);
+    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'delay', delay_ms => 3000);
+    my ($st, $b) = $s->fulfill('crash-1', order => $o->{Id});
+    is $st, 202, 'accepted';
+    my $job = $b->{job_id};
+    ok WorkerStack::wait_until('whmcs_create journaled', 15,
+                               sub { job_field($job, 'last_step') eq '5' }),
+        'the worker journaled whmcs_create and is in AcceptOrder';
+    $s->kill9('worker');
+    is job_field($job, 'status'), 'RUNNING', 'killed mid-job';
+    is add_orders(21), 1, 'one AddOrder so far';
+    $s->start_worker;
+    my $j = $s->wait_job($job, 20, @FINAL);
+    is $j->{status}, 'SUCCEEDED', 'the restarted worker finished it';
+    is $j->{attempts}, 2, 'in a second run';
+    is add_orders(21), 1, 'still exactly one AddOrder';
+    my @orders = grep { $_->{userid} == 21 } @{ $s->ledger('whmcs')->{orders} };
+    is scalar(@orders), 1, 'WHMCS holds one order for the client';
+    is $orders[0]{status}, 'Active', 'and it is accepted';
+    is $s->sf_order($o->{Id})->{Provisioning_Status__c}, 'Provisioned', 'Provisioned';
+    like $s->log_text('worker'), qr/"job_id":"$job".*"step":"whmcs_accept","outcome":"resume"/,
+        'the log says where it resumed';
+};
+
+subtest 'SIGKILL while AddOrder is in flight: NEEDS_REVIEW, never a second AddOrder' => sub {
+    my $o = $s->order(Id => '801000000000022AAA', Account => { WHMCS_Client_ID__c => 22 });
+    $s->seed_sf($o);
+    $s->fail_next('whmcs', action => 'AddOrder', mode => 'delay', delay_ms => 1500);
+    my ($st, $b) = $s->fulfill('crash-2', order => $o->{Id});
+    my $job = $b->{job_id};
+    ok WorkerStack::wait_until('AddOrder sending', 15,
+                               sub { job_field($job, 'addorder_state') eq 'sending' }),
+        'AddOrder is in flight';
+    $s->kill9('worker');
+    # another consumer name: the entry is reclaimed with XAUTOCLAIM once idle
+    $s->start_worker(WORKER_CONSUMER => 'e2e-other');
+    my $j = $s->wait_job($job, 20, @FINAL);
+    is $j->{status}, 'NEEDS_REVIEW', 'needs review';
+    is $j->{error_code}, 'ADDORDER_UNCERTAIN', 'ADDORDER_UNCERTAIN';
+    sleep 2;   # the fake finishes the delayed AddOrder for the dead worker
+    is add_orders(22), 1, 'exactly one AddOrder was sent';
+    my $sf = $s->sf_order($o->{Id});
+    is $sf->{Provisioning_Status__c}, 'Failed', 'Salesforce: Failed';
+    is $sf->{Provisioning_Error_Code__c}, 'ADDORDER_UNCERTAIN', 'Salesforce: code';
+    my (undef, $h) = $s->worker(GET => '/health');
+    is $h->{queue}{pending}, 0, 'the reclaimed entry was acknowledged';
+
+    # a new request for the same order meets the per-order AddOrder guard
+    $s->seed_sf($s->order(Id => $o->{Id}, Account => { WHMCS_Client_ID__c => 22 }));
+    ($st, $b) = $s->fulfill('crash-2b', order => $o->{Id});
+    my $j2 = $s->wait_job($b->{job_id}, 20, @FINAL);
+    is $j2->{status}, 'NEEDS_REVIEW', 'a second job for the order also stops';
+    is $j2->{error_code}, 'ADDORDER_ALREADY_SENT', 'ADDORDER_ALREADY_SENT';
+    is add_orders(22), 1, 'still one AddOrder';
+};
+
+subtest 'Redis down at intake: 503, and nothing acknowledged is lost' => sub {
+    my $a = $s->order(Id => '801000000000023AAA', Account => { WHMCS_Client_ID__c => 23 });
+    my $b_ = $s->order(Id => '801000000000024AAA', Account => { WHMCS_Client_ID__c => 24 });
+    $s->seed_sf($a, $b_);
+    # hold job A inside its first Salesforce call while Redis dies
+    $s->request(POST => $s->sf_url . '/__expire_tokens');
+    $s->fail_next('sf', action => 'token', mode => 'delay', delay_ms => 2500);
+    my ($st, $ra) = $s->fulfill('outage-a', order => $a->{Id});
+    is $st, 202, 'A accepted';
+    $s->kill9('redis');
+    my ($st2, $rb, $res) = $s->fulfill('outage-b', order => $b_->{Id});
+    is $st2, 503, 'B while Redis is down: 503';
+    is $rb->{error}, 'queue_unavailable', 'error code';
+    ok $res->{headers}{'retry-after'}, 'with Retry-After';
+    my ($hs, $h) = $s->worker(GET => '/health');
+    is $hs, 503, 'health 503';
+    is $h->{redis}, 'unreachable', 'health says why';
+
+    $s->start_redis;     # same port, same AOF directory
+    is job_field($ra->{job_id}, 'order_id'), $a->{Id}, 'A survived the Redis crash (AOF)';
+    ($st2, $rb) = $s->fulfill('outage-b', order => $b_->{Id});
+    is $st2, 202, 'B resent: 202';
+    my $ja = $s->wait_job($ra->{job_id}, 20, @FINAL);
+    my $jb = $s->wait_job($rb->{job_id}, 20, @FINAL);
+    is $ja->{status}, 'SUCCEEDED', 'A provisioned';
+    is $jb->{status}, 'SUCCEEDED', 'B provisioned';
+    is add_orders(23), 1, 'one AddOrder for A';
+    is add_orders(24), 1, 'one AddOrder for B';
+};
+
+$s->shutdown;
+done_testing;
