@@ -30,7 +30,7 @@ PROVE_INC := -I t/lib $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null \
 export TEST_NGINX_BINARY       ?= $(NGINX)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 
-.PHONY: all deps module worker test test-module test-worker run clean
+.PHONY: all deps module install worker test test-module test-worker run clean
 
 all: module worker
 
@@ -59,6 +59,10 @@ $(MODULE_SO): $(NGX_BUILD)/Makefile $(MODULE_SRCS)
 
 module: $(MODULE_SO)
 
+install: $(MODULE_SO)
+	install -D -m 0644 $(MODULE_SO) \
+	    $(DESTDIR)/usr/lib/nginx/modules/ngx_http_webhook_module.so
+
 worker:
 	@if [ -f upstream-worker/Makefile ]; then $(MAKE) -C upstream-worker; fi
 
@@ -72,6 +76,9 @@ test-module: module
 test-worker: worker
 	@if [ -f upstream-worker/Makefile ]; then \
 	    $(MAKE) -C upstream-worker test; fi
+
+run: deps module worker
+	upstream-worker/scripts/run-stack.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*
