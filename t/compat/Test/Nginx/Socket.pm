@@ -625,6 +625,9 @@ sub _run_block {
         return;
     }
 
+    # before nginx starts: a config may name these files
+    _write_user_files($block);
+
     unless ($NoNginxManager) {
         my ($ok, $why) = $Server->ensure(
             build_conf($block), master => $MasterProcessEnabled,
@@ -634,8 +637,6 @@ sub _run_block {
         }
     }
     my $mark = $Server->mark;
-
-    _write_user_files($block);
 
     if (defined(my $init = _sec($block, q{init}))) {
         eval "package main; $init; 1"
@@ -673,6 +674,7 @@ sub _run_block {
     sleep $wait if defined $wait && length $wait;
 
     my @log_checks = _log_checks($block);
+    $Server->settle_log if @log_checks;
     my $log = $Server->log_since($mark);
     _run_log_check($_, $log, $label, $rep) for @log_checks;
 

@@ -211,6 +211,31 @@ sub log_since {
 }
 
 
+# Wait until error.log has not grown for $quiet seconds (at most $max).
+# A connection nginx closes with a lingering close is only finished, and
+# its last lines logged, after the client has closed its end: reading the
+# log at once would miss them.
+
+sub settle_log {
+    my ($self, $quiet, $max) = @_;
+    my $scale = $self->{valgrind} ? 10 : 1;
+    $quiet = ($quiet || 0.01) * $scale;
+    my $deadline = time + ($max || 0.5) * $scale;
+    my $size = $self->log_size;
+    my $since = time;
+
+    while (time < $deadline) {
+        sleep 0.005;
+        my $now = $self->log_size;
+        if ($now != $size) {
+            ($size, $since) = ($now, time);
+        } elsif (time - $since >= $quiet) {
+            return;
+        }
+    }
+}
+
+
 sub _slurp {
     my $file = shift;
     open my $fh, '<', $file or return '';
