@@ -614,6 +614,9 @@ sub _run_block {
     my $label = $block->name;
     $label .= " (repeat $rep)" if $RepeatEach > 1;
 
+    # before nginx starts: a config may name these files
+    _write_user_files($block);
+
     if (defined _sec($block, q{must_die})) {
         return _run_must_die($block, $label);
     }
@@ -624,9 +627,6 @@ sub _run_block {
                          . " pipelined_requests section");
         return;
     }
-
-    # before nginx starts: a config may name these files
-    _write_user_files($block);
 
     unless ($NoNginxManager) {
         my ($ok, $why) = $Server->ensure(
@@ -639,8 +639,10 @@ sub _run_block {
     my $mark = $Server->mark;
 
     if (defined(my $init = _sec($block, q{init}))) {
-        eval "package main; $init; 1"
-            or Test::More::diag("$label - init failed: $@");
+        unless (eval "package main; $init; 1") {
+            Test::More::fail("$label - init section runs");
+            Test::More::diag($@);
+        }
     }
 
     my $timeout = _trim(_sec($block, q{timeout}));
