@@ -205,4 +205,13 @@ sub b64_sha256 { b64(hmac_sha256($_[1], $_[0])) }   # (secret, bytes)
 sub shopify_sig { "X-Shopify-Hmac-Sha256: " . b64_sha256(@_) . "\n" }
 sub woocommerce_sig { "X-WC-Webhook-Signature: " . b64_sha256(@_) . "\n" }
 
+# Any HMAC the custom scheme offers: mac("sha512", "base64", $secret, $bytes).
+sub mac {
+    my ($alg, $enc, $secret, $bytes) = @_;
+    my $raw = $alg eq "sha1"   ? Digest::SHA::hmac_sha1($bytes, $secret)
+            : $alg eq "sha512" ? Digest::SHA::hmac_sha512($bytes, $secret)
+            :                    hmac_sha256($bytes, $secret);
+    return $enc eq "base64" ? b64($raw) : unpack("H*", $raw);
+}
+
 1;
