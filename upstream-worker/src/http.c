@@ -3,6 +3,7 @@
 #include "intake.h"
 #include "log.h"
 #include "queue.h"
+#include "clients/whmcs.h"
 #include "jobs/fulfill.h"
 
 #include <errno.h>
@@ -24,7 +25,10 @@
 struct http_server {
     const worker_config *cfg;
     metrics             *metrics;
-    queue               *queue;     /* used only by MHD's one internal thread */
+    /* used only by MHD's one internal thread */
+    queue               *queue;
+    outbound            *precheck_http;
+    whmcs               *precheck_whmcs;
     struct MHD_Daemon   *daemon;
     int                  listen_fd;
 };
@@ -167,6 +171,46 @@ portal_status(const char *job_status, const char *skip_reason)
 }
 
 
+/*
+ * The runbook's 409: a customer without a WHMCS payment method is refused
+ * before a job exists, when the request names its WHMCS client. 1 refuse,
+ * 0 go on (also when WHMCS cannot tell: the job checks again).
+ */
+static int
+payment_method_missing(http_server *s, const intake_request *req)
+{
+    char          client[24];
+    const char   *params[] = { "clientid", client, NULL };
+    call_outcome  o;
+    json_t       *res;
+    int           missing = 0;
+    size_t        i;
+    json_t       *m;
+
+    if (req->whmcs_client_id <= 0) {
+        return 0;
+    }
+    snprintf(client, sizeof(client), "%lld", req->whmcs_client_id);
+    o = whmcs_call(s->precheck_whmcs, "GetPayMethods", params, &res);
+    if (o.cls != FAIL_NONE) {
+        log_json("warn", "precheck_skipped",
+                 json_pack("{s:s,s:s}", "order_id", req->order_id, "message",
+                           o.message));
+        return 0;
+    }
+    missing = 1;
+    json_array_foreach(json_object_get(res, "paymethods"), i, m) {
+        const char *g = json_string_value(json_object_get(m, "gateway_name"));
+
+        if (g != NULL && g[0] != '\0') {
+            missing = 0;
+        }
+    }
+    json_decref(res);
+    return missing;
+}
+
+
 static enum MHD_Result
 handle_intake(http_server *s, struct MHD_Connection *conn, const route *rt,
     request_state *st)
@@ -216,6 +260,20 @@ handle_intake(http_server *s, struct MHD_Connection *conn, const route *rt,
                           strstr(err, "Idempotency-Key")
                           ? "idempotency_key_required" : "invalid_request",
                           err);
+    }
+
+    if (req.whmcs_client_id > 0) {
+        rc = queue_idem_job(s->queue, req.idem_key, job_id);
+        if (rc == 0 && payment_method_missing(s, &req)) {
+            metrics_intake(s->metrics, endpoint, 409);
+            log_json("warn", "intake_rejected",
+                     json_pack("{s:s,s:s,s:I}", "endpoint", endpoint,
+                               "order_id", req.order_id, "whmcs_client_id",
+                               (json_int_t) req.whmcs_client_id));
+            return send_error(conn, 409, "payment_method_missing",
+                              "The WHMCS client has no payment method on "
+                              "file");
+        }
     }
 
     if (queue_enqueue(s->queue, &req, now_ms(), job_id, &created) != 0) {
@@ -563,8 +621,16 @@ http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
     s->cfg = cfg;
     s->metrics = m;
     s->queue = queue_new(&cfg->redis, 2000);
+    s->precheck_http = outbound_new(m, 2000);
+    s->precheck_whmcs = s->precheck_http ? whmcs_new(cfg, s->precheck_http)
+                                         : NULL;
     s->listen_fd = bind_listener(&cfg->listen, err, err_len);
-    if (s->queue == NULL || s->listen_fd < 0) {
+    if (s->queue == NULL || s->precheck_whmcs == NULL || s->listen_fd < 0) {
+        if (s->listen_fd >= 0) {
+            close(s->listen_fd);
+        }
+        whmcs_free(s->precheck_whmcs);
+        outbound_free(s->precheck_http);
         queue_free(s->queue);
         free(s);
         return NULL;
@@ -580,6 +646,8 @@ http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
     if (s->daemon == NULL) {
         snprintf(err, err_len, "WORKER_LISTEN: libmicrohttpd did not start");
         close(s->listen_fd);
+        whmcs_free(s->precheck_whmcs);
+        outbound_free(s->precheck_http);
         queue_free(s->queue);
         free(s);
         return NULL;
@@ -599,6 +667,8 @@ http_stop(http_server *s)
     if (s->cfg->listen.unix_path[0]) {
         unlink(s->cfg->listen.unix_path);
     }
+    whmcs_free(s->precheck_whmcs);
+    outbound_free(s->precheck_http);
     queue_free(s->queue);
     free(s);
 }

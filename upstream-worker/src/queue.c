@@ -309,8 +309,8 @@ queue_job_steps(queue *q, const char *job_id)
 }
 
 
-int
-queue_order_job(queue *q, const char *order_id, char job_id[64])
+static int
+get_job_id(queue *q, const char *prefix, const char *name, char job_id[64])
 {
     redisReply *r;
     int         found = 0;
@@ -318,7 +318,7 @@ queue_order_job(queue *q, const char *order_id, char job_id[64])
     if (queue_ready(q) != 0) {
         return -1;
     }
-    r = check(q, redisCommand(q->c, "GET wh:order:%s", order_id));
+    r = check(q, redisCommand(q->c, "GET %s%s", prefix, name));
     if (r == NULL) {
         return -1;
     }
@@ -328,6 +328,20 @@ queue_order_job(queue *q, const char *order_id, char job_id[64])
     }
     freeReplyObject(r);
     return found;
+}
+
+
+int
+queue_order_job(queue *q, const char *order_id, char job_id[64])
+{
+    return get_job_id(q, "wh:order:", order_id, job_id);
+}
+
+
+int
+queue_idem_job(queue *q, const char *idem_key, char job_id[64])
+{
+    return get_job_id(q, "wh:idem:", idem_key, job_id);
 }
 
 

@@ -52,6 +52,9 @@ json_t *queue_job_steps(queue *q, const char *job_id);
 /* The latest job for a Salesforce order id; 1 found, 0 none, -1 error. */
 int queue_order_job(queue *q, const char *order_id, char job_id[64]);
 
+/* The job an idempotency key names; 1 found, 0 none, -1 error. */
+int queue_idem_job(queue *q, const char *idem_key, char job_id[64]);
+
 /* Sets field/value pairs (NULL-terminated list of strings). */
 int queue_job_set(queue *q, const char *job_id, ...);
 /* Journals a finished step: last_step = index, appends a steps record. */

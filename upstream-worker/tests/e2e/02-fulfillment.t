@@ -134,6 +134,30 @@ subtest 'no payment method -> Failed PAYMENT_METHOD_MISSING' => sub {
     is add_orders_for(), $before, 'no AddOrder';
 };
 
+subtest 'intake pre-check: a client without a payment method -> 409' => sub {
+    my $o = $s->order(Id => new_order_id(), Account => { WHMCS_Client_ID__c => 8 });
+    $s->seed_sf($o);
+    my $jobs = $s->redis_cmd('XLEN', 'wh:jobs');
+    my ($st, $b) = $s->fulfill('pre-1', order => $o->{Id},
+                               json => { orderId => $o->{Id}, whmcsClientId => 8 });
+    is $st, 409, '409 before queueing';
+    is $b->{error}, 'payment_method_missing', 'error code';
+    is $s->redis_cmd('XLEN', 'wh:jobs'), $jobs, 'no job';
+    # WHMCS unable to tell: the request is queued and the job decides
+    $s->fail_next('whmcs', action => 'GetPayMethods', mode => 'status', status => 502);
+    ($st, $b) = $s->fulfill('pre-2', order => $o->{Id},
+                            json => { orderId => $o->{Id}, whmcsClientId => 8 });
+    is $st, 202, 'pre-check unavailable: accepted';
+    my $j = $s->wait_job($b->{job_id}, 20, @FINAL);
+    is $j->{error_code}, 'PAYMENT_METHOD_MISSING', 'and the job fails it';
+    my $ok = $s->order(Id => new_order_id());
+    $s->seed_sf($ok);
+    ($st, $b) = $s->fulfill('pre-3', order => $ok->{Id},
+                            json => { orderId => $ok->{Id}, whmcsClientId => 7 });
+    is $st, 202, 'a client with a card: 202';
+    is $s->wait_job($b->{job_id}, 20, @FINAL)->{status}, 'SUCCEEDED', 'provisioned';
+};
+
 subtest 'WHMCS 5xx on AddOrder, then recovery -> Provisioned with one order' => sub {
     my $o = $s->order(Id => new_order_id());
     $s->seed_sf($o);
