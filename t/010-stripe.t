@@ -403,3 +403,31 @@ Webhook::rejected_log("invalid_signature", "stripe")
 ["upstream got it\n", Webhook::error_body("missing_signature")]
 --- error_log eval
 Webhook::rejected_log("missing_signature", "stripe")
+
+
+
+=== TEST 27: an upstream failure releases the key: the retry passes, a third copy is a replay
+--- config
+    location = /hook {
+        webhook_verify stripe;
+        webhook_secret whsec_stripe_test_secret_one;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up {
+        if ($http_x_test_fail) {
+            return 500 "upstream failed\n";
+        }
+        return 200 "upstream got it\n";
+    }
+--- pipelined_requests eval
+[Webhook::post("/hook", "{\"n\":27}"), Webhook::post("/hook", "{\"n\":27}"),
+ Webhook::post("/hook", "{\"n\":27}")]
+--- more_headers eval
+my $h = Webhook::stripe($::S1, "{\"n\":27}");
+["X-Test-Fail: 1\n$h", $h, $h]
+--- error_code eval
+[500, 200, 401]
+--- response_body eval
+["upstream failed\n", "upstream got it\n", Webhook::error_body("replay")]
+--- error_log eval
+Webhook::rejected_log("replay", "stripe")
