@@ -381,7 +381,7 @@ step_whmcs_create(run *r)
     const char   *text = job_str(r, "items_json");
     size_t        i, n = 0;
     int           claim;
-    char          order_id[32], *service_ids;
+    char          order_id[32];
 
     if (state != NULL && strcmp(state, "sending") == 0) {
         return stop(r, FULFILL_NEEDS_REVIEW, FAIL_NONE, "ADDORDER_UNCERTAIN",
@@ -440,42 +440,35 @@ step_whmcs_create(run *r)
     json_decref(items);
 
     if (o.cls == FAIL_NONE) {
+        json_t *services = json_object_get(res, "serviceids");
+        char    service_ids[512], invoice[32];
+        int     failed;
+
         snprintf(order_id, sizeof(order_id), "%lld",
                  whmcs_id(json_object_get(res, "orderid")));
-        service_ids = NULL;
-        {
-            json_t *s = json_object_get(res, "serviceids");
-
-            service_ids = strdup(json_is_string(s) ? json_string_value(s)
-                                 : json_is_integer(s) ? "" : "");
-            if (json_is_integer(s) && service_ids != NULL) {
-                free(service_ids);
-                service_ids = malloc(24);
-                if (service_ids != NULL) {
-                    snprintf(service_ids, 24, "%lld",
-                             (long long) json_integer_value(s));
-                }
-            }
+        snprintf(invoice, sizeof(invoice), "%lld",
+                 whmcs_id(json_object_get(res, "invoiceid")));
+        if (json_is_string(services)) {
+            snprintf(service_ids, sizeof(service_ids), "%s",
+                     json_string_value(services));
+        } else {
+            snprintf(service_ids, sizeof(service_ids), "%lld",
+                     whmcs_id(services));
         }
-        {
-            char invoice[32];
-
-            snprintf(invoice, sizeof(invoice), "%lld",
-                     whmcs_id(json_object_get(res, "invoiceid")));
-            json_decref(res);
-            if (service_ids == NULL
-                || remember(r, "whmcs_order_id", order_id) != 0
-                || remember(r, "service_ids", service_ids) != 0
-                || remember(r, "invoice_id", invoice) != 0
-                || remember(r, "addorder_state", "done") != 0)
-            {
-                free(service_ids);
-                /* the order exists in WHMCS: the resumed job must not guess */
-                return stop_redis(r);
-            }
+        json_decref(res);
+        if (strcmp(order_id, "0") == 0) {
+            return stop(r, FULFILL_NEEDS_REVIEW, FAIL_REMOTE_ERROR,
+                        "ADDORDER_UNCERTAIN",
+                        "AddOrder answered success without an order id; check "
+                        "WHMCS client %s's orders", client);
         }
-        free(service_ids);
-        return STEP_OK;
+        failed = remember(r, "whmcs_order_id", order_id) != 0
+                 || remember(r, "service_ids", service_ids) != 0
+                 || remember(r, "invoice_id", invoice) != 0
+                 || remember(r, "addorder_state", "done") != 0;
+        /* if the answer is not journaled, the resumed job must not guess:
+         * addorder_state stays "sending" */
+        return failed ? stop_redis(r) : STEP_OK;
     }
 
     if (o.cls == FAIL_REMOTE_ERROR) {
