@@ -10,6 +10,8 @@ repeat_each(1);
 no_shuffle();
 no_long_string();
 
+$ENV{TEST_NGINX_WEBHOOK_STRIPE_SECRET} = "whsec_from_the_environment";
+
 our $S1 = "whsec_stripe_test_secret_one";
 our $S2 = "whsec_stripe_test_secret_two";
 our $BODY = '{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"amount":1999}}}';
@@ -103,6 +105,9 @@ Webhook::stripe($::S1, $::BODY)
 --- response_body eval
 Webhook::error_body("invalid_signature")
 --- response_headers
+X-Webhook-Result: fail
+X-Webhook-Reason: invalid_signature
+X-Webhook-Provider: stripe
 Content-Type: application/json
 --- error_log eval
 Webhook::rejected_log("invalid_signature", "stripe-in")
@@ -156,6 +161,7 @@ Webhook::post("/hook", $::BODY)
 --- response_body eval
 Webhook::error_body("missing_signature")
 --- response_headers
+X-Webhook-Reason: missing_signature
 Content-Type: application/json
 --- error_log eval
 Webhook::rejected_log("missing_signature", "stripe-in")
@@ -249,6 +255,9 @@ Webhook::stripe($::S1, $::BODY, t => $Webhook::NOW - 400)
 --- error_code: 401
 --- response_body eval
 Webhook::error_body("stale_timestamp")
+--- response_headers
+X-Webhook-Result: fail
+X-Webhook-Reason: stale_timestamp
 --- error_log eval
 Webhook::rejected_log("stale_timestamp", "stripe-in")
 
@@ -334,7 +343,17 @@ Webhook::rejected_log("replay", "stripe-in")
 
 
 
-=== TEST 24: a tighter tolerance (10s) rejects a 60 s old t
+=== TEST 24: a chunked body in 5-byte pieces
+--- raw_request eval
+Webhook::raw_chunked("POST", "/hook", Webhook::stripe($::S1, $::BODY . "  "), $::BODY . "  ", 5)
+--- response_body
+upstream got it
+--- response_headers eval
+"X-Webhook-Body-Sha256: " . Webhook::sha256_of($::BODY . "  ")
+
+
+
+=== TEST 25: a tighter tolerance (10s) rejects a 60 s old t
 --- config
     location = /hook {
         webhook_verify stripe;
@@ -354,7 +373,7 @@ Webhook::rejected_log("stale_timestamp", "stripe")
 
 
 
-=== TEST 25: per-tenant secrets through a map (a secret with variables)
+=== TEST 26: per-tenant secrets through a map (a secret with variables)
 --- http_config
     webhook_zone webhook:1m;
     map $http_x_tenant $stripe_tenant_secret {
@@ -383,7 +402,7 @@ Webhook::rejected_log("invalid_signature", "stripe")
 
 
 
-=== TEST 26: webhook_verify off in a nested location lets anything through
+=== TEST 27: webhook_verify off in a nested location lets anything through
 --- config
     location /hook {
         webhook_verify stripe;
@@ -406,7 +425,29 @@ Webhook::rejected_log("missing_signature", "stripe")
 
 
 
-=== TEST 27: an upstream failure releases the key: the retry passes, a third copy is a replay
+=== TEST 28: a secret from the environment (env:NAME, read at config load)
+--- config
+    location = /hook {
+        webhook_verify stripe;
+        webhook_secret env:TEST_NGINX_WEBHOOK_STRIPE_SECRET;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up { return 200 "upstream got it\n"; }
+--- pipelined_requests eval
+[Webhook::post("/hook", "{\"n\":28}"), Webhook::post("/hook", "{\"n\":28}")]
+--- more_headers eval
+[Webhook::stripe("whsec_from_the_environment", "{\"n\":28}"),
+ Webhook::stripe("TEST_NGINX_WEBHOOK_STRIPE_SECRET", "{\"n\":28}", t => $Webhook::NOW - 1)]
+--- error_code eval
+[200, 401]
+--- response_body eval
+["upstream got it\n", Webhook::error_body("invalid_signature")]
+--- error_log eval
+Webhook::rejected_log("invalid_signature", "stripe")
+
+
+
+=== TEST 29: an upstream failure releases the key: the retry passes, a third copy is a replay
 --- config
     location = /hook {
         webhook_verify stripe;

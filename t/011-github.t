@@ -72,6 +72,8 @@ Webhook::github($::S1, $::BODY)
 --- response_body eval
 Webhook::error_body("invalid_signature")
 --- response_headers
+X-Webhook-Result: fail
+X-Webhook-Reason: invalid_signature
 Content-Type: application/json
 --- error_log eval
 Webhook::rejected_log("invalid_signature", "github")

@@ -13,6 +13,7 @@ no_long_string();
 
 our $S1 = "whsec_c3RhbmRhcmQgdGVzdCBrZXkgbnVtYmVyIG9uZS4uLi4=";
 our $S2 = "whsec_c3RhbmRhcmQgdGVzdCBrZXkgbnVtYmVyIHR3by4uLi4=";
+our $BIG = '{"lines":[' . join(",", map { qq({"line":$_,"text":"invoice line $_"}) } 1 .. 500) . ']}';
 our $BODY = '{"type":"invoice.paid","data":{"id":"inv_42","amount":4200}}';
 
 # A signature the helper does not produce: over explicit id/ts.
@@ -29,6 +30,7 @@ add_block_preprocessor(Webhook::defaults(
         webhook_secret whsec_c3RhbmRhcmQgdGVzdCBrZXkgbnVtYmVyIG9uZS4uLi4=;
         webhook_secret whsec_c3RhbmRhcmQgdGVzdCBrZXkgbnVtYmVyIHR3by4uLi4=;
         webhook_label std;
+        client_body_buffer_size 1k;
 CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
@@ -155,6 +157,9 @@ Webhook::post("/hook", $::BODY)
 --- error_code: 400
 --- response_body eval
 Webhook::error_body("missing_nonce")
+--- response_headers
+X-Webhook-Result: fail
+X-Webhook-Reason: missing_nonce
 --- error_log eval
 Webhook::rejected_log("missing_nonce", "std")
 
@@ -297,7 +302,42 @@ Webhook::rejected_log("replay", "std")
 
 
 
-=== TEST 20: a whsec_ secret that is not base64 fails the config load
+=== TEST 20: a body spilled to a temp file verifies ("{id}.{ts}." before it)
+--- request eval
+Webhook::post("/hook", $::BIG)
+--- more_headers eval
+Webhook::standard($::S1, $::BIG, id => "msg_std_20")
+--- response_body
+upstream got it
+--- response_headers eval
+"X-Webhook-Body-Sha256: " . Webhook::sha256_of($::BIG)
+
+
+
+=== TEST 21: a chunked temp-file body verifies
+--- raw_request eval
+Webhook::raw_chunked("POST", "/hook", Webhook::standard($::S1, $::BIG, id => "msg_std_21"), $::BIG, 1000)
+--- response_body
+upstream got it
+
+
+
+=== TEST 22: a temp-file body with one byte changed in the middle
+--- request eval
+my $b = $::BIG;
+substr($b, 8000, 1) = "X";
+Webhook::post("/hook", $b)
+--- more_headers eval
+Webhook::standard($::S1, $::BIG, id => "msg_std_22")
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("invalid_signature")
+--- error_log eval
+Webhook::rejected_log("invalid_signature", "std")
+
+
+
+=== TEST 23: a whsec_ secret that is not base64 fails the config load
 --- config
     location = /hook {
         webhook_verify standard;

@@ -109,6 +109,8 @@ Webhook::salesforce($::S1, ::iso_body($::ISO_NOZONE, "sf-nonce-6"))
 --- error_code: 400
 --- response_body eval
 Webhook::error_body("malformed_timestamp")
+--- response_headers
+X-Webhook-Reason: malformed_timestamp
 --- error_log eval
 Webhook::rejected_log("malformed_timestamp", "sf-orders")
 
@@ -174,6 +176,9 @@ Webhook::salesforce($::S1, qq({"timestamp":$Webhook::NOW,"nonce":"sf-nonce-11"})
 --- error_code: 400
 --- response_body eval
 Webhook::error_body("missing_fields")
+--- response_headers
+X-Webhook-Result: fail
+X-Webhook-Reason: missing_fields
 --- error_log eval
 Webhook::rejected_log("missing_fields", "sf-orders")
 

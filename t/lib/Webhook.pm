@@ -167,6 +167,7 @@ CONF
 # Response headers exposing the module's variables on the passing location.
 our $VARIABLE_HEADERS = <<'CONF';
         add_header X-Webhook-Result $webhook_result always;
+        add_header X-Webhook-Reason $webhook_reason always;
         add_header X-Webhook-Provider $webhook_provider always;
         add_header X-Webhook-Id $webhook_id always;
         add_header X-Webhook-Timestamp $webhook_timestamp always;
