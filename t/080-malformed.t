@@ -18,7 +18,7 @@ our $STRIPE_OK = Webhook::hex_sha256($K, "$T.$B");
 our $GH_OK = Webhook::hex_sha256($K, $B);
 our $LONG = "a" x 5000;
 
-sub raw { Webhook::raw("POST", @_) }
+sub raw { Webhook::raw("POST", @_) }   # (uri, headers, body, %options)
 # a Salesforce request whose body is exactly $body, correctly signed
 sub sf {
     my ($body, $nonce) = @_;
@@ -702,7 +702,47 @@ Webhook::rejected_log("malformed_signature", "woocommerce")
 
 
 
-=== TEST 59: the server is still up and verifying after all of the above
+=== TEST 59: a missing signature is answered without waiting for the announced body
+--- raw_request eval
+::raw("/github", "Content-Length: 1000000", "only the start of it", no_length => 1)
+--- timeout: 1
+--- abort
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("missing_signature")
+--- error_log eval
+Webhook::rejected_log("missing_signature", "github")
+
+
+
+=== TEST 60: a malformed signature is answered without waiting for the body
+--- raw_request eval
+::raw("/stripe", "Content-Length: 1000000\nStripe-Signature: t=$::T,v0=00", "only the start of it", no_length => 1)
+--- timeout: 1
+--- abort
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("malformed_signature")
+--- error_log eval
+Webhook::rejected_log("malformed_signature", "stripe")
+
+
+
+=== TEST 61: a stale timestamp is answered without waiting for the body
+--- raw_request eval
+my $t = $::T - 3600;
+::raw("/slack", "Content-Length: 1000000\nX-Slack-Request-Timestamp: $t\nX-Slack-Signature: v0=" . ("0" x 64), "only the start of it", no_length => 1)
+--- timeout: 1
+--- abort
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("stale_timestamp")
+--- error_log eval
+Webhook::rejected_log("stale_timestamp", "slack")
+
+
+
+=== TEST 62: the server is still up and verifying after all of the above
 --- raw_request eval
 ::raw("/github", "X-Hub-Signature-256: sha256=$::GH_OK", $::B)
 --- response_body
