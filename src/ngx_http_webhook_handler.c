@@ -23,11 +23,8 @@ typedef struct {
 
 
 static void ngx_http_webhook_body_handler(ngx_http_request_t *r);
-static void ngx_http_webhook_decide(ngx_http_request_t *r,
-    ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e reason);
-static ngx_http_webhook_reason_e ngx_http_webhook_reserve(
-    ngx_http_request_t *r, ngx_http_webhook_loc_conf_t *wlcf,
-    ngx_http_webhook_ctx_t *ctx);
+static ngx_http_webhook_reason_e ngx_http_webhook_local_reserve(
+    ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_webhook_reject(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
     ngx_http_webhook_reason_e reason);
@@ -219,15 +216,35 @@ ngx_http_webhook_body_handler(ngx_http_request_t *r)
 
     reason = ngx_http_webhook_verify_body(r, wlcf, ctx);
 
-    if (reason == NGX_HTTP_WEBHOOK_OK) {
-        reason = ngx_http_webhook_reserve(r, wlcf, ctx);
+    if (reason != NGX_HTTP_WEBHOOK_OK
+        || wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_OFF)
+    {
+        ngx_http_webhook_decide(r, ctx, reason);
+        return;
+    }
+
+    if (ngx_http_webhook_token == 0) {
+        ngx_http_webhook_token = ((uint64_t) ngx_pid << 40)
+                                 ^ ((uint64_t) ngx_random() << 8);
+    }
+
+    ctx->token = ++ngx_http_webhook_token;
+    ctx->ttl = wlcf->replay_ttl;
+
+    if (wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_REDIS) {
+        if (ngx_http_webhook_redis_reserve(r, ctx, &reason) == NGX_AGAIN) {
+            return;                     /* the reply or a timer resumes */
+        }
+
+    } else {
+        reason = ngx_http_webhook_local_reserve(r, ctx);
     }
 
     ngx_http_webhook_decide(r, ctx, reason);
 }
 
 
-static void
+void
 ngx_http_webhook_decide(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
     ngx_http_webhook_reason_e reason)
 {
@@ -266,25 +283,13 @@ ngx_http_webhook_decide(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
 
 
 static ngx_http_webhook_reason_e
-ngx_http_webhook_reserve(ngx_http_request_t *r,
-    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
+ngx_http_webhook_local_reserve(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx)
 {
     ngx_int_t                      rc;
     ngx_http_webhook_main_conf_t  *wmcf;
 
-    if (wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_OFF) {
-        return NGX_HTTP_WEBHOOK_OK;
-    }
-
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
-
-    if (ngx_http_webhook_token == 0) {
-        ngx_http_webhook_token = ((uint64_t) ngx_pid << 40)
-                                 ^ ((uint64_t) ngx_random() << 8);
-    }
-
-    ctx->token = ++ngx_http_webhook_token;
-    ctx->ttl = wlcf->replay_ttl;
 
     rc = ngx_http_webhook_shm_reserve(wmcf->zone, ctx->replay_key, ctx->ttl,
                                       ctx->token);
@@ -306,6 +311,44 @@ ngx_http_webhook_reserve(ngx_http_request_t *r,
 }
 
 
+/* Redis failed this request: webhook_redis_down says what happens */
+
+ngx_http_webhook_reason_e
+ngx_http_webhook_redis_fallback(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, const char *why)
+{
+    ngx_http_webhook_loc_conf_t  *wlcf;
+
+    static const char  *decisions[] = {
+        "the replay check is done in the local store",
+        "the request is refused with 503",
+        "the request is accepted without a replay check"
+    };
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+
+    ngx_http_webhook_count(wlcf, NGX_HTTP_WEBHOOK_C_FALLBACK
+                                 + wlcf->redis_down);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "webhook: redis unavailable (%s): %s, label \"%V\"",
+                  why, decisions[wlcf->redis_down], &wlcf->label->name);
+
+    switch (wlcf->redis_down) {
+
+    case NGX_HTTP_WEBHOOK_REDIS_DOWN_REJECT:
+        ctx->detail = "replay store unavailable, webhook_redis_down reject";
+        return NGX_HTTP_WEBHOOK_STORE_UNAVAILABLE;
+
+    case NGX_HTTP_WEBHOOK_REDIS_DOWN_ACCEPT:
+        return NGX_HTTP_WEBHOOK_OK;
+
+    default: /* NGX_HTTP_WEBHOOK_REDIS_DOWN_LOCAL */
+        return ngx_http_webhook_local_reserve(r, ctx);
+    }
+}
+
+
 /* the outcome of the request decides whether its key is kept */
 
 static void
@@ -318,17 +361,28 @@ ngx_http_webhook_cleanup(void *data)
 
     ctx = wc->ctx;
 
-    if (!ctx->reserved) {
+    /* a Redis reply may still come: it must not find this request */
+    ngx_http_webhook_redis_cancel(ctx);
+
+    if (!ctx->reserved && !ctx->reserved_redis) {
         return;
     }
-
-    ctx->reserved = 0;
 
     status = wc->request->headers_out.status;
     keep = (status >= 200 && status < 300);
 
-    ngx_http_webhook_shm_settle(wc->zone, ctx->replay_key, ctx->token,
-                                ctx->ttl, keep);
+    if (ctx->reserved) {
+        ngx_http_webhook_shm_settle(wc->zone, ctx->replay_key, ctx->token,
+                                    ctx->ttl, keep);
+    }
+
+    if (ctx->reserved_redis && !keep) {
+        /* the key was set with its TTL: keeping needs no command */
+        ngx_http_webhook_redis_release(ctx);
+    }
+
+    ctx->reserved = 0;
+    ctx->reserved_redis = 0;
 
     ngx_http_webhook_count(wc->wlcf, keep ? NGX_HTTP_WEBHOOK_C_KEPT
                                           : NGX_HTTP_WEBHOOK_C_RELEASED);

@@ -23,6 +23,7 @@ static char *ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_webhook_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_webhook_init_process(ngx_cycle_t *cycle);
+static void ngx_http_webhook_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -43,8 +44,6 @@ static char *ngx_http_webhook_nonce(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_webhook_set_time_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
-static char *ngx_http_webhook_secret_value(ngx_conf_t *cf, ngx_str_t *value,
-    ngx_http_webhook_secret_t *secret);
 static char *ngx_http_webhook_header_name(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_webhook_header_t *h);
 static ngx_int_t ngx_http_webhook_prepare_secret(ngx_conf_t *cf,
@@ -72,6 +71,14 @@ static ngx_conf_enum_t  ngx_http_webhook_replay_modes[] = {
     { ngx_string("off"), NGX_HTTP_WEBHOOK_REPLAY_OFF },
     { ngx_string("local"), NGX_HTTP_WEBHOOK_REPLAY_LOCAL },
     { ngx_string("redis"), NGX_HTTP_WEBHOOK_REPLAY_REDIS },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_webhook_redis_down_modes[] = {
+    { ngx_string("local"), NGX_HTTP_WEBHOOK_REDIS_DOWN_LOCAL },
+    { ngx_string("reject"), NGX_HTTP_WEBHOOK_REDIS_DOWN_REJECT },
+    { ngx_string("accept"), NGX_HTTP_WEBHOOK_REDIS_DOWN_ACCEPT },
     { ngx_null_string, 0 }
 };
 
@@ -119,6 +126,20 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webhook_loc_conf_t, replay),
       &ngx_http_webhook_replay_modes },
+
+    { ngx_string("webhook_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webhook_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_redis_down"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, redis_down),
+      &ngx_http_webhook_redis_down_modes },
 
     { ngx_string("webhook_replay_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -205,7 +226,7 @@ ngx_module_t  ngx_http_webhook_module = {
     ngx_http_webhook_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_webhook_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -468,6 +489,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->tolerance = NGX_CONF_UNSET_MSEC;
     conf->replay_ttl = NGX_CONF_UNSET_MSEC;
     conf->replay = NGX_CONF_UNSET_UINT;
+    conf->redis_down = NGX_CONF_UNSET_UINT;
     conf->allow = NGX_CONF_UNSET_PTR;
     conf->attest = NGX_CONF_UNSET_PTR;
     conf->custom_encoding = NGX_CONF_UNSET;
@@ -554,11 +576,26 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    ngx_conf_merge_uint_value(conf->redis_down, prev->redis_down,
+                              NGX_HTTP_WEBHOOK_REDIS_DOWN_LOCAL);
+
     if (conf->replay == NGX_HTTP_WEBHOOK_REPLAY_REDIS) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"webhook_replay redis\" needs webhook_redis, "
-                           "which this build does not have yet");
-        return NGX_CONF_ERROR;
+        if (wmcf->redis == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhook_replay redis\" needs webhook_redis "
+                               "in the http block");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->redis_down == NGX_HTTP_WEBHOOK_REDIS_DOWN_LOCAL
+            && wmcf->zone == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webhook_redis_down local\" (the default) "
+                               "needs a webhook_zone to fall back to; define "
+                               "one or choose reject or accept");
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (conf->verify_set && replay_implicit
@@ -821,10 +858,28 @@ ngx_http_webhook_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_webhook_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_webhook_main_conf_t  *wmcf;
+
     json_set_alloc_funcs(ngx_http_webhook_json_alloc,
                          ngx_http_webhook_json_free);
 
-    return NGX_OK;
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webhook_module);
+
+    if (wmcf == NULL || wmcf->redis == NULL
+        || (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE))
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_webhook_redis_init_process(cycle, wmcf->redis);
+}
+
+
+static void
+ngx_http_webhook_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_webhook_redis_exit_process();
 }
 
 
@@ -880,7 +935,7 @@ ngx_http_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  * messages name where a secret came from, never what it is.
  */
 
-static char *
+char *
 ngx_http_webhook_secret_value(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_webhook_secret_t *secret)
 {

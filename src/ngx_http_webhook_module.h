@@ -25,6 +25,9 @@
 #define NGX_HTTP_WEBHOOK_MAX_HEADER     4096    /* longest header we parse */
 #define NGX_HTTP_WEBHOOK_KEY_LEN        32      /* replay key: SHA-256 */
 #define NGX_HTTP_WEBHOOK_LABEL_LEN      64
+#define NGX_HTTP_WEBHOOK_PREFIX_MAX     64
+#define NGX_HTTP_WEBHOOK_REDIS_KEY_MAX  (NGX_HTTP_WEBHOOK_PREFIX_MAX        \
+                                         + 2 * NGX_HTTP_WEBHOOK_KEY_LEN)
 
 
 /* every outcome a request can have; the order is the counters' order */
@@ -50,7 +53,8 @@ typedef enum {
 /* counters kept per label beside the outcomes */
 #define NGX_HTTP_WEBHOOK_C_RELEASED     NGX_HTTP_WEBHOOK_NREASONS
 #define NGX_HTTP_WEBHOOK_C_KEPT         (NGX_HTTP_WEBHOOK_NREASONS + 1)
-#define NGX_HTTP_WEBHOOK_NCOUNTERS      (NGX_HTTP_WEBHOOK_NREASONS + 2)
+#define NGX_HTTP_WEBHOOK_C_FALLBACK     (NGX_HTTP_WEBHOOK_NREASONS + 2)
+#define NGX_HTTP_WEBHOOK_NCOUNTERS      (NGX_HTTP_WEBHOOK_NREASONS + 5)
 
 
 typedef struct {
@@ -203,9 +207,35 @@ typedef enum {
 } ngx_http_webhook_replay_e;
 
 
+/* what to do for a request when Redis errors or misses the timeout */
+typedef enum {
+    NGX_HTTP_WEBHOOK_REDIS_DOWN_LOCAL = 0,
+    NGX_HTTP_WEBHOOK_REDIS_DOWN_REJECT,
+    NGX_HTTP_WEBHOOK_REDIS_DOWN_ACCEPT
+} ngx_http_webhook_redis_down_e;
+
+
+typedef struct {
+    ngx_str_t                     address;  /* as configured, for logs */
+    ngx_str_t                     host;     /* resolved at load, no DNS */
+    ngx_uint_t                    port;
+    ngx_str_t                     unix_path;
+    ngx_uint_t                    db;
+    ngx_str_t                     password;
+    ngx_msec_t                    connect_timeout;
+    ngx_msec_t                    timeout;
+    ngx_str_t                     prefix;
+} ngx_http_webhook_redis_conf_t;
+
+
+typedef struct ngx_http_webhook_redis_waiter_s
+    ngx_http_webhook_redis_waiter_t;
+
+
 typedef struct {
     ngx_shm_zone_t               *zone;
     ngx_array_t                   labels;   /* ngx_http_webhook_label_t * */
+    ngx_http_webhook_redis_conf_t *redis;
 } ngx_http_webhook_main_conf_t;
 
 
@@ -215,6 +245,7 @@ typedef struct {
     ngx_msec_t                    tolerance;
     ngx_msec_t                    replay_ttl;
     ngx_uint_t                    replay;
+    ngx_uint_t                    redis_down;
     ngx_http_webhook_allow_t     *allow;
     ngx_str_t                     label_name;
     ngx_http_webhook_label_t     *label;
@@ -262,6 +293,7 @@ typedef struct {
     u_char                        replay_key[NGX_HTTP_WEBHOOK_KEY_LEN];
     uint64_t                      token;
     ngx_msec_t                    ttl;
+    ngx_http_webhook_redis_waiter_t *waiter;
 
     u_char                        body_sha256[SHA256_DIGEST_LENGTH * 2];
     ngx_str_t                     attestation;
@@ -275,6 +307,7 @@ typedef struct {
     unsigned                      body_hashed:1;
     unsigned                      done:1;
     unsigned                      reserved:1;
+    unsigned                      reserved_redis:1;
     unsigned                      counted:1;
     unsigned                      ping:1;
 } ngx_http_webhook_ctx_t;
@@ -292,6 +325,28 @@ ngx_int_t ngx_http_webhook_body_sha256(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx);
 ngx_int_t ngx_http_webhook_attestation(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx);
+void ngx_http_webhook_decide(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e reason);
+ngx_http_webhook_reason_e ngx_http_webhook_redis_fallback(
+    ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx, const char *why);
+
+/* _module.c */
+char *ngx_http_webhook_secret_value(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_webhook_secret_t *secret);
+
+/* _redis.c */
+ngx_int_t ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_webhook_redis_conf_t *conf);
+void ngx_http_webhook_redis_exit_process(void);
+ngx_int_t ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e *reason);
+void ngx_http_webhook_redis_cancel(ngx_http_webhook_ctx_t *ctx);
+void ngx_http_webhook_redis_release(ngx_http_webhook_ctx_t *ctx);
+ngx_int_t ngx_http_webhook_redis_up(void);
+u_char *ngx_http_webhook_redis_report(u_char *p, u_char *last);
+const char *ngx_http_webhook_redis_state_name(void);
+char *ngx_http_webhook_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* _verify.c */
 ngx_http_webhook_scheme_t *ngx_http_webhook_find_scheme(ngx_str_t *name);

@@ -29,6 +29,8 @@ static ngx_int_t ngx_http_webhook_report_label(void *data, ngx_str_t *name,
     ngx_http_webhook_counters_t *c);
 static ngx_int_t ngx_http_webhook_count_label(void *data, ngx_str_t *name,
     ngx_http_webhook_counters_t *c);
+static ngx_int_t ngx_http_webhook_status_probe(ngx_http_request_t *r,
+    ngx_http_webhook_main_conf_t *wmcf, ngx_str_t *probe);
 static ngx_int_t ngx_http_webhook_each_label(ngx_http_request_t *r,
     ngx_int_t (*each)(void *data, ngx_str_t *name,
     ngx_http_webhook_counters_t *c), void *data);
@@ -145,7 +147,7 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
 {
     size_t                         size;
     ngx_int_t                      rc;
-    ngx_str_t                      format;
+    ngx_str_t                      format, probe;
     ngx_uint_t                     entries, evicted;
     ngx_buf_t                     *b;
     ngx_chain_t                    out;
@@ -163,6 +165,10 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
 
+    if (ngx_http_arg(r, (u_char *) "probe", 5, &probe) == NGX_OK) {
+        return ngx_http_webhook_status_probe(r, wmcf, &probe);
+    }
+
     ngx_memzero(&rep, sizeof(ngx_http_webhook_report_t));
 
     if (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK
@@ -178,7 +184,7 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    size = 1024 + rep.n * NGX_HTTP_WEBHOOK_NCOUNTERS * NGX_HTTP_WEBHOOK_LINE;
+    size = 2048 + rep.n * NGX_HTTP_WEBHOOK_NCOUNTERS * NGX_HTTP_WEBHOOK_LINE;
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
@@ -230,6 +236,15 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
                 &wmcf->zone->shm.name, evicted);
         }
 
+        if (wmcf->redis) {
+            b->last = ngx_sprintf(b->last,
+                "# HELP webhook_redis_up Redis replay store reachable "
+                "from this worker (1) or not (0).\n"
+                "# TYPE webhook_redis_up gauge\n"
+                "webhook_redis_up %d\n",
+                ngx_http_webhook_redis_up() == NGX_OK ? 1 : 0);
+        }
+
     } else {
         b->last = ngx_sprintf(b->last, "},\"replay\":");
 
@@ -243,7 +258,14 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
             b->last = ngx_sprintf(b->last, "null");
         }
 
-        b->last = ngx_sprintf(b->last, ",\"integrations\":{}}\n");
+        b->last = ngx_sprintf(b->last, ",\"integrations\":{");
+
+        if (wmcf->redis) {
+            b->last = ngx_sprintf(b->last, "\"redis\":");
+            b->last = ngx_http_webhook_redis_report(b->last, b->end - 8);
+        }
+
+        b->last = ngx_sprintf(b->last, "}}\n");
     }
 
     r->headers_out.status = NGX_HTTP_OK;
@@ -257,6 +279,57 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
         ngx_str_set(&r->headers_out.content_type, "application/json");
     }
 
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * ?probe=redis: 200 while this worker's Redis connection is up, 503
+ * otherwise; small enough for a load balancer's health check.
+ */
+
+static ngx_int_t
+ngx_http_webhook_status_probe(ngx_http_request_t *r,
+    ngx_http_webhook_main_conf_t *wmcf, ngx_str_t *probe)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (probe->len != 5 || ngx_strncmp(probe->data, "redis", 5) != 0) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    b = ngx_create_temp_buf(r->pool, 64);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (wmcf->redis == NULL) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    b->last = ngx_sprintf(b->last, "{\"redis\":\"%s\"}\n",
+                          ngx_http_webhook_redis_state_name());
+
+    r->headers_out.status = (ngx_http_webhook_redis_up() == NGX_OK)
+                            ? NGX_HTTP_OK : NGX_HTTP_SERVICE_UNAVAILABLE;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     rc = ngx_http_send_header(r);

@@ -103,6 +103,9 @@ ngx_str_t  ngx_http_webhook_counter_names[] = {
     ngx_string("ping"),
     ngx_string("released"),
     ngx_string("kept"),
+    ngx_string("redis_fallback_local"),
+    ngx_string("redis_fallback_reject"),
+    ngx_string("redis_fallback_accept"),
 };
 
 
@@ -1426,13 +1429,19 @@ ngx_http_webhook_verify_shared(ngx_http_request_t *r,
                     v.data = p + 15;
                     v.len = q - v.data;
 
-                    provided.data = ngx_pnalloc(r->pool, v.len);
-                    if (provided.data == NULL) {
+                    /* form encoding: "+" is a space, then %XX */
+                    q = ngx_pnalloc(r->pool, 2 * v.len);
+                    if (q == NULL) {
                         return NGX_HTTP_WEBHOOK_NREASONS;
                     }
 
+                    for (i = 0; i < v.len; i++) {
+                        q[i] = (v.data[i] == '+') ? ' ' : v.data[i];
+                    }
+
+                    provided.data = q + v.len;
                     p = provided.data;
-                    ngx_unescape_uri(&p, &v.data, v.len, NGX_UNESCAPE_URI);
+                    ngx_unescape_uri(&p, &q, v.len, 0);
                     provided.len = p - provided.data;
                     break;
                 }
