@@ -124,6 +124,10 @@ Webhook::stripe("whsec_someone_else", $::BODY)
 Webhook::error_body("invalid_signature")
 --- error_log eval
 Webhook::rejected_log("invalid_signature", "stripe-in")
+--- no_error_log eval
+[qr/\[(?!debug)\w+\].*whsec_/,
+ qr/\[(?!debug)\w+\].*\Q@{[Webhook::hex_sha256("whsec_someone_else", "$Webhook::NOW.$::BODY")]}\E/,
+ qr/\[(?!debug)\w+\].*\Q@{[Webhook::hex_sha256($::S1, "$Webhook::NOW.$::BODY")]}\E/]
 
 
 

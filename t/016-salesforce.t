@@ -165,6 +165,9 @@ Webhook::salesforce($::S1, $::BODY)
 Webhook::error_body("invalid_signature")
 --- error_log eval
 Webhook::rejected_log("invalid_signature", "sf-orders")
+--- no_error_log eval
+[qr/\[(?!debug)\w+\].*sf-apex-secret/,
+ qr/\[(?!debug)\w+\].*\Q@{[Webhook::hex_sha256($::S1, $::BODY)]}\E/]
 
 
 

@@ -70,6 +70,8 @@ X-HFT71-Webhook-Secret: hft71-shared-secreT
 Webhook::error_body("invalid_signature")
 --- error_log eval
 Webhook::rejected_log("invalid_signature", "hft")
+--- no_error_log eval
+[qr/\[(?!debug)\w+\].*hft71-shared-secre/, qr/\[(?!debug)\w+\].*s3cr3t/]
 
 
 
