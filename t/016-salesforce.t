@@ -18,6 +18,11 @@ our $ISO_Z = strftime("%Y-%m-%dT%H:%M:%SZ", gmtime $Webhook::NOW);
 our $ISO_PLUS2 = strftime("%Y-%m-%dT%H:%M:%S+02:00", gmtime($Webhook::NOW + 7200));
 our $ISO_NOZONE = strftime("%Y-%m-%dT%H:%M:%S", gmtime $Webhook::NOW);
 
+# an order with 300 items: larger than client_body_buffer_size, so on disk
+our $BIG = qq({"orderId":"801BIG","timestamp":$Webhook::NOW,"nonce":"sf-nonce-big","items":[)
+           . join(",", map { qq({"sku":"SKU-$_","qty":$_}) } 1 .. 300) . "]}";
+our $BIG_CHUNKED = $BIG =~ s/sf-nonce-big/sf-nonce-big-chunked/r;
+
 # a body with a string timestamp (ISO-8601)
 sub iso_body { my ($ts, $nonce) = @_;
                qq({"orderId":"801xx000003GZ8AAAW","timestamp":"$ts","nonce":"$nonce"}) }
@@ -29,6 +34,7 @@ add_block_preprocessor(Webhook::defaults(
         webhook_verify salesforce;
         webhook_secret sf-apex-secret;
         webhook_label sf-orders;
+        client_body_buffer_size 1k;
 CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
@@ -346,3 +352,39 @@ my $h = Webhook::salesforce($::S1, Webhook::salesforce_body(nonce => "sf-nonce-2
 ["upstream got it\n", Webhook::error_body("replay")]
 --- error_log eval
 Webhook::rejected_log("replay", "sf-orders")
+
+
+
+=== TEST 24: a body spilled to a temp file: signature and fields both read it
+--- request eval
+Webhook::post("/hook", $::BIG)
+--- more_headers eval
+Webhook::salesforce($::S1, $::BIG)
+--- response_body
+upstream got it
+--- response_headers eval
+"X-Webhook-Id: sf-nonce-big
+X-Webhook-Body-Sha256: " . Webhook::sha256_of($::BIG)
+
+
+
+=== TEST 25: the same order chunked in 700-byte pieces
+--- raw_request eval
+Webhook::raw_chunked("POST", "/hook", Webhook::salesforce($::S1, $::BIG_CHUNKED), $::BIG_CHUNKED, 700)
+--- response_body
+upstream got it
+--- response_headers
+X-Webhook-Id: sf-nonce-big-chunked
+
+
+
+=== TEST 26: a temp-file body whose JSON is cut short, correctly signed
+--- request eval
+Webhook::post("/hook", substr($::BIG, 0, -2) =~ s/sf-nonce-big/sf-nonce-26/r)
+--- more_headers eval
+Webhook::salesforce($::S1, substr($::BIG, 0, -2) =~ s/sf-nonce-big/sf-nonce-26/r, t => $Webhook::NOW)
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("missing_fields")
+--- error_log eval
+Webhook::rejected_log("missing_fields", "sf-orders")

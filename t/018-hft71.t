@@ -10,6 +10,8 @@ repeat_each(1);
 no_shuffle();
 no_long_string();
 
+our $PAD = join ",", map { qq("f$_":"value number $_") } 1 .. 100;
+our $FORM_PAD = join "&", map { "f$_=value+number+$_" } 1 .. 100;
 our $JSON = "Content-Type: application/json\n";
 our $FORM = "Content-Type: application/x-www-form-urlencoded\n";
 
@@ -21,6 +23,7 @@ add_block_preprocessor(Webhook::defaults(
         webhook_secret hft71-shared-secret;
         webhook_secret "s3cr3t pass+word&more";
         webhook_label hft;
+        client_body_buffer_size 1k;
 CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
@@ -230,3 +233,36 @@ Webhook::rejected_log("replay", "hft")
 [200, 200]
 --- response_body eval
 ["upstream got it\n", "upstream got it\n"]
+
+
+
+=== TEST 16: a JSON body on disk with the secret as its last field
+--- request eval
+"POST /hook\n{$::PAD,\"webhook_secret\":\"hft71-shared-secret\"}"
+--- more_headers eval
+$::JSON
+--- response_body
+upstream got it
+
+
+
+=== TEST 17: a form body on disk with the secret as its last field
+--- request eval
+"POST /hook\n$::FORM_PAD&webhook_secret=hft71-shared-secret"
+--- more_headers eval
+$::FORM
+--- response_body
+upstream got it
+
+
+
+=== TEST 18: a form body on disk with a wrong secret
+--- request eval
+"POST /hook\n$::FORM_PAD&webhook_secret=hft71-shared-secreX"
+--- more_headers eval
+$::FORM
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("invalid_signature")
+--- error_log eval
+Webhook::rejected_log("invalid_signature", "hft")
