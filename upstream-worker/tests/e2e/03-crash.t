@@ -9,7 +9,8 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use WorkerStack;
 
-my $s = WorkerStack->new->start_all;
+# a delayed call must not time out: the restarted worker may meet the delay
+my $s = WorkerStack->new(worker_env => { HTTP_TIMEOUT_MS => 6000 })->start_all;
 my @FINAL = qw(SUCCEEDED FAILED SKIPPED NEEDS_REVIEW DEAD);
 $s->seed_whmcs(clients => [ map { { id => $_, paymethods => [ { gateway_name => 'stripe' } ] } }
                             21, 22, 23, 24 ]);
@@ -22,7 +23,7 @@ sub job_field { $s->redis_cmd('HGET', "wh:job:$_[0]", $_[1]) }
 subtest 'SIGKILL after AddOrder was journaled: resumes, one AddOrder' => sub {
     my $o = $s->order(Id => '801000000000021AAA', Account => { WHMCS_Client_ID__c => 21 });
     $s->seed_sf($o);
-    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'delay', delay_ms => 3000);
+    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'delay', delay_ms => 2500);
     my ($st, $b) = $s->fulfill('crash-1', order => $o->{Id});
     is $st, 202, 'accepted';
     my $job = $b->{job_id};
@@ -54,6 +55,7 @@ subtest 'SIGKILL while AddOrder is in flight: NEEDS_REVIEW, never a second AddOr
     ok WorkerStack::wait_until('AddOrder sending', 15,
                                sub { job_field($job, 'addorder_state') eq 'sending' }),
         'AddOrder is in flight';
+    sleep 0.3;     # journaled just before sending: let the request leave
     $s->kill9('worker');
     # another consumer name: the entry is reclaimed with XAUTOCLAIM once idle
     $s->start_worker(WORKER_CONSUMER => 'e2e-other');

@@ -236,7 +236,12 @@ sub worker_env {
 sub start_worker {
     my ($self, %extra) = @_;
     my $env = $self->worker_env(%extra);
-    $self->spawn('worker', $env, $WORKER);
+    my @wrap = $ENV{WORKER_VALGRIND}
+        ? ('valgrind', '-q', '--error-exitcode=99', '--track-origins=yes',
+           ($ENV{WORKER_VALGRIND} eq 'leak' ? ('--leak-check=full', '--show-leak-kinds=definite') : ()),
+           '--log-file=' . $self->{dir} . '/valgrind.%p.log')
+        : ();
+    $self->spawn('worker', $env, @wrap, $WORKER);
     if ($env->{WORKER_LISTEN} =~ /^unix:/) {
         (my $path = $env->{WORKER_LISTEN}) =~ s/^unix://;
         wait_until('worker socket', 10, sub { -S $path })
