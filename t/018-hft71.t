@@ -27,6 +27,15 @@ add_block_preprocessor(Webhook::defaults(
 CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
+
+    # every body on disk, however small
+    location = /hook-file {
+        webhook_verify hft71;
+        webhook_secret hft71-shared-secret;
+        webhook_label hft-file;
+        client_body_in_file_only clean;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
 CONF2
 ));
 
@@ -238,7 +247,7 @@ Webhook::rejected_log("replay", "hft")
 
 === TEST 16: a JSON body on disk with the secret as its last field
 --- request eval
-"POST /hook\n{$::PAD,\"webhook_secret\":\"hft71-shared-secret\"}"
+"POST /hook-file\n{$::PAD,\"webhook_secret\":\"hft71-shared-secret\"}"
 --- more_headers eval
 $::JSON
 --- response_body
@@ -248,7 +257,7 @@ upstream got it
 
 === TEST 17: a form body on disk with the secret as its last field
 --- request eval
-"POST /hook\n$::FORM_PAD&webhook_secret=hft71-shared-secret"
+"POST /hook-file\n$::FORM_PAD&webhook_secret=hft71-shared-secret"
 --- more_headers eval
 $::FORM
 --- response_body
@@ -258,11 +267,11 @@ upstream got it
 
 === TEST 18: a form body on disk with a wrong secret
 --- request eval
-"POST /hook\n$::FORM_PAD&webhook_secret=hft71-shared-secreX"
+"POST /hook-file\n$::FORM_PAD&webhook_secret=hft71-shared-secreX"
 --- more_headers eval
 $::FORM
 --- error_code: 401
 --- response_body eval
 Webhook::error_body("invalid_signature")
 --- error_log eval
-Webhook::rejected_log("invalid_signature", "hft")
+Webhook::rejected_log("invalid_signature", "hft-file")
