@@ -40,6 +40,7 @@ stop_all() {
         kill -KILL "${pids[$i]}" 2>/dev/null || true
     done
     say "stopped"
+    exit 0
 }
 trap stop_all INT TERM EXIT
 
