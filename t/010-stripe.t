@@ -70,6 +70,9 @@ Webhook::post("/hook", "{\"n\":3}")
 Webhook::stripe($::S1, "{\"n\":3}", extra_v1 => ["v1=" . ("ab" x 32)])
 --- response_body
 upstream got it
+--- response_headers_like
+X-Webhook-Result: pass
+X-Webhook-Time: 1[0-9]{9}
 
 
 

@@ -233,7 +233,21 @@ Webhook::rejected_log("replay", "hft")
 
 
 
-=== TEST 15: different bodies are different events
+=== TEST 15: the body is the key: the same body under the other secret is still a replay
+--- pipelined_requests eval
+["POST /hook\n{\"event\":\"trade\",\"id\":1500}", "POST /hook\n{\"event\":\"trade\",\"id\":1500}"]
+--- more_headers eval
+["X-HFT71-Webhook-Secret: hft71-shared-secret\n", "X-HFT71-Webhook-Secret: s3cr3t pass+word&more\n"]
+--- error_code eval
+[200, 401]
+--- response_body eval
+["upstream got it\n", Webhook::error_body("replay")]
+--- error_log eval
+Webhook::rejected_log("replay", "hft")
+
+
+
+=== TEST 16: different bodies are different events
 --- pipelined_requests eval
 ["POST /hook\n{\"event\":\"trade\",\"id\":14}", "POST /hook\n{\"event\":\"trade\",\"id\":140}"]
 --- more_headers eval
@@ -245,7 +259,7 @@ Webhook::rejected_log("replay", "hft")
 
 
 
-=== TEST 16: a JSON body on disk with the secret as its last field
+=== TEST 17: a JSON body on disk with the secret as its last field
 --- request eval
 "POST /hook-file\n{$::PAD,\"webhook_secret\":\"hft71-shared-secret\"}"
 --- more_headers eval
@@ -255,7 +269,7 @@ upstream got it
 
 
 
-=== TEST 17: a form body on disk with the secret as its last field
+=== TEST 18: a form body on disk with the secret as its last field
 --- request eval
 "POST /hook-file\n$::FORM_PAD&webhook_secret=hft71-shared-secret"
 --- more_headers eval
@@ -265,7 +279,7 @@ upstream got it
 
 
 
-=== TEST 18: a form body on disk with a wrong secret
+=== TEST 19: a form body on disk with a wrong secret
 --- request eval
 "POST /hook-file\n$::FORM_PAD&webhook_secret=hft71-shared-secreX"
 --- more_headers eval

@@ -173,6 +173,7 @@ our $VARIABLE_HEADERS = <<'CONF';
         add_header X-Webhook-Timestamp $webhook_timestamp always;
         add_header X-Webhook-Secret-Index $webhook_secret_index always;
         add_header X-Webhook-Body-Sha256 $webhook_body_sha256 always;
+        add_header X-Webhook-Time $webhook_time always;
 CONF
 
 # A whole request, byte for byte, for "--- raw_request eval": $headers are
