@@ -350,7 +350,16 @@ Webhook::rejected_log("replay", "stripe-in")
 
 
 
-=== TEST 24: a chunked body in 5-byte pieces
+=== TEST 24: header names are case-insensitive
+--- raw_request eval
+my $v = Webhook::stripe($::S1, "{\"n\":24}") =~ s/^Stripe-Signature: (.*)\n$/$1/r;
+Webhook::raw("POST", "/hook", "sTRIPE-sIGNATURE: $v", "{\"n\":24}")
+--- response_body
+upstream got it
+
+
+
+=== TEST 25: a chunked body in 5-byte pieces
 --- raw_request eval
 Webhook::raw_chunked("POST", "/hook", Webhook::stripe($::S1, $::BODY . "  "), $::BODY . "  ", 5)
 --- response_body
@@ -360,7 +369,7 @@ upstream got it
 
 
 
-=== TEST 25: a tighter tolerance (10s) rejects a 60 s old t
+=== TEST 26: a tighter tolerance (10s) rejects a 60 s old t
 --- config
     location = /hook {
         webhook_verify stripe;
@@ -380,7 +389,7 @@ Webhook::rejected_log("stale_timestamp", "stripe")
 
 
 
-=== TEST 26: per-tenant secrets through a map (a secret with variables)
+=== TEST 27: per-tenant secrets through a map (a secret with variables)
 --- http_config
     webhook_zone webhook:1m;
     map $http_x_tenant $stripe_tenant_secret {
@@ -409,7 +418,7 @@ Webhook::rejected_log("invalid_signature", "stripe")
 
 
 
-=== TEST 27: webhook_verify off in a nested location lets anything through
+=== TEST 28: webhook_verify off in a nested location lets anything through
 --- config
     location /hook {
         webhook_verify stripe;
@@ -432,7 +441,7 @@ Webhook::rejected_log("missing_signature", "stripe")
 
 
 
-=== TEST 28: a secret from the environment (env:NAME, read at config load)
+=== TEST 29: a secret from the environment (env:NAME, read at config load)
 --- config
     location = /hook {
         webhook_verify stripe;
@@ -454,7 +463,7 @@ Webhook::rejected_log("invalid_signature", "stripe")
 
 
 
-=== TEST 29: an upstream failure releases the key: the retry passes, a third copy is a replay
+=== TEST 30: an upstream failure releases the key: the retry passes, a third copy is a replay
 --- config
     location = /hook {
         webhook_verify stripe;

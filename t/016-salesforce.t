@@ -16,6 +16,7 @@ our $S1 = "sf-apex-secret";
 our $BODY = Webhook::salesforce_body(nonce => "sf-nonce-1");
 our $ISO_Z = strftime("%Y-%m-%dT%H:%M:%SZ", gmtime $Webhook::NOW);
 our $ISO_PLUS2 = strftime("%Y-%m-%dT%H:%M:%S+02:00", gmtime($Webhook::NOW + 7200));
+our $ISO_MS = strftime("%Y-%m-%dT%H:%M:%S.123Z", gmtime $Webhook::NOW);
 our $ISO_NOZONE = strftime("%Y-%m-%dT%H:%M:%S", gmtime $Webhook::NOW);
 
 # an order with 300 items: larger than client_body_buffer_size, so on disk
@@ -107,7 +108,19 @@ upstream got it
 
 
 
-=== TEST 6: an ISO-8601 timestamp without a zone
+=== TEST 6: an ISO-8601 timestamp with milliseconds (Apex's JSON.serialize of a Datetime)
+--- request eval
+Webhook::post("/hook", ::iso_body($::ISO_MS, "sf-nonce-6ms"))
+--- more_headers eval
+Webhook::salesforce($::S1, ::iso_body($::ISO_MS, "sf-nonce-6ms"))
+--- response_body
+upstream got it
+--- response_headers eval
+"X-Webhook-Timestamp: $Webhook::NOW"
+
+
+
+=== TEST 7: an ISO-8601 timestamp without a zone
 --- request eval
 Webhook::post("/hook", ::iso_body($::ISO_NOZONE, "sf-nonce-6"))
 --- more_headers eval
@@ -122,7 +135,7 @@ Webhook::rejected_log("malformed_timestamp", "sf-orders")
 
 
 
-=== TEST 7: no X-SF-Nonce
+=== TEST 8: no X-SF-Nonce
 --- request eval
 Webhook::post("/hook", $::BODY)
 --- more_headers eval
@@ -135,7 +148,7 @@ Webhook::rejected_log("missing_nonce", "sf-orders")
 
 
 
-=== TEST 8: no X-SF-Timestamp
+=== TEST 9: no X-SF-Timestamp
 --- request eval
 Webhook::post("/hook", $::BODY)
 --- more_headers eval
@@ -148,7 +161,7 @@ Webhook::rejected_log("missing_timestamp", "sf-orders")
 
 
 
-=== TEST 9: no X-SF-Signature
+=== TEST 10: no X-SF-Signature
 --- request eval
 Webhook::post("/hook", $::BODY)
 --- more_headers eval
@@ -161,7 +174,7 @@ Webhook::rejected_log("missing_signature", "sf-orders")
 
 
 
-=== TEST 10: a tampered body
+=== TEST 11: a tampered body
 --- request eval
 Webhook::post("/hook", $::BODY =~ s/Activating/Cancelled/r)
 --- more_headers eval
@@ -177,7 +190,7 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 11: a signed body without orderId
+=== TEST 12: a signed body without orderId
 --- request eval
 Webhook::post("/hook", qq({"timestamp":$Webhook::NOW,"nonce":"sf-nonce-11"}))
 --- more_headers eval
@@ -193,7 +206,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 12: a signed body with an empty orderId
+=== TEST 13: a signed body with an empty orderId
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-12", orderId => ""))
 --- more_headers eval
@@ -206,7 +219,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 13: a signed body whose orderId is a number
+=== TEST 14: a signed body whose orderId is a number
 --- request eval
 Webhook::post("/hook", qq({"orderId":801,"timestamp":$Webhook::NOW,"nonce":"sf-nonce-13"}))
 --- more_headers eval
@@ -219,7 +232,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 14: a signed body without the timestamp field
+=== TEST 15: a signed body without the timestamp field
 --- request eval
 Webhook::post("/hook", qq({"orderId":"801a","nonce":"sf-nonce-14"}))
 --- more_headers eval
@@ -232,7 +245,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 15: a signed body that is not JSON
+=== TEST 16: a signed body that is not JSON
 --- request eval
 Webhook::post("/hook", qq({"orderId":"801a","timestamp":$Webhook::NOW,"nonce":"sf-nonce-15"))
 --- more_headers eval
@@ -245,7 +258,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 16: a signed body with a duplicated key
+=== TEST 17: a signed body with a duplicated key
 --- request eval
 Webhook::post("/hook", qq({"orderId":"801a","orderId":"801b","timestamp":$Webhook::NOW,"nonce":"sf-nonce-16"}))
 --- more_headers eval
@@ -258,7 +271,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 17: a signed JSON array
+=== TEST 18: a signed JSON array
 --- request eval
 Webhook::post("/hook", qq([{"orderId":"801a","timestamp":$Webhook::NOW,"nonce":"sf-nonce-17"}]))
 --- more_headers eval
@@ -271,7 +284,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 18: a captured body under a fresh nonce header
+=== TEST 19: a captured body under a fresh nonce header
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-18"))
 --- more_headers eval
@@ -284,7 +297,7 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 19: a captured body under a fresh timestamp header
+=== TEST 20: a captured body under a fresh timestamp header
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-19", t => $Webhook::NOW - 100))
 --- more_headers eval
@@ -297,7 +310,7 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 20: the signature is checked before the fields: bad MAC and bad JSON
+=== TEST 21: the signature is checked before the fields: bad MAC and bad JSON
 --- request eval
 Webhook::post("/hook", "not json at all")
 --- more_headers eval
@@ -310,7 +323,7 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 21: a stale timestamp
+=== TEST 22: a stale timestamp
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-21", t => $Webhook::NOW - 900))
 --- more_headers eval
@@ -323,7 +336,7 @@ Webhook::rejected_log("stale_timestamp", "sf-orders")
 
 
 
-=== TEST 22: a reused nonce on a new, correctly signed body is a replay
+=== TEST 23: a reused nonce on a new, correctly signed body is a replay
 --- pipelined_requests eval
 [Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-22", orderId => "801A")),
  Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-22", orderId => "801B"))]
@@ -339,7 +352,7 @@ Webhook::rejected_log("replay", "sf-orders")
 
 
 
-=== TEST 23: the same request twice is a replay
+=== TEST 24: the same request twice is a replay
 --- pipelined_requests eval
 my $b = Webhook::salesforce_body(nonce => "sf-nonce-23");
 [Webhook::post("/hook", $b), Webhook::post("/hook", $b)]
@@ -355,7 +368,7 @@ Webhook::rejected_log("replay", "sf-orders")
 
 
 
-=== TEST 24: a body spilled to a temp file: signature and fields both read it
+=== TEST 25: a body spilled to a temp file: signature and fields both read it
 --- request eval
 Webhook::post("/hook", $::BIG)
 --- more_headers eval
@@ -368,7 +381,7 @@ X-Webhook-Body-Sha256: " . Webhook::sha256_of($::BIG)
 
 
 
-=== TEST 25: the same order chunked in 700-byte pieces
+=== TEST 26: the same order chunked in 700-byte pieces
 --- raw_request eval
 Webhook::raw_chunked("POST", "/hook", Webhook::salesforce($::S1, $::BIG_CHUNKED), $::BIG_CHUNKED, 700)
 --- response_body
@@ -378,7 +391,7 @@ X-Webhook-Id: sf-nonce-big-chunked
 
 
 
-=== TEST 26: a temp-file body whose JSON is cut short, correctly signed
+=== TEST 27: a temp-file body whose JSON is cut short, correctly signed
 --- request eval
 Webhook::post("/hook", substr($::BIG, 0, -2) =~ s/sf-nonce-big/sf-nonce-26/r)
 --- more_headers eval
