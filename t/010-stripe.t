@@ -337,7 +337,22 @@ Webhook::rejected_log("replay", "stripe-in")
 
 
 
-=== TEST 23: the same body re-signed with a new t is not a replay
+=== TEST 23: a captured header with a bogus v1 put in front is still a replay
+--- pipelined_requests eval
+[Webhook::post("/hook", "{\"n\":220}"), Webhook::post("/hook", "{\"n\":220}")]
+--- more_headers eval
+[Webhook::stripe($::S1, "{\"n\":220}"),
+ Webhook::stripe($::S1, "{\"n\":220}", extra_v1 => ["v1=" . ("ef" x 32)])]
+--- error_code eval
+[200, 401]
+--- response_body eval
+["upstream got it\n", Webhook::error_body("replay")]
+--- error_log eval
+Webhook::rejected_log("replay", "stripe-in")
+
+
+
+=== TEST 24: the same body re-signed with a new t is not a replay
 --- pipelined_requests eval
 [Webhook::post("/hook", "{\"n\":23}"), Webhook::post("/hook", "{\"n\":23}")]
 --- more_headers eval
@@ -350,7 +365,7 @@ Webhook::rejected_log("replay", "stripe-in")
 
 
 
-=== TEST 24: header names are case-insensitive
+=== TEST 25: header names are case-insensitive
 --- raw_request eval
 my $v = Webhook::stripe($::S1, "{\"n\":24}") =~ s/^Stripe-Signature: (.*)\n$/$1/r;
 Webhook::raw("POST", "/hook", "sTRIPE-sIGNATURE: $v", "{\"n\":24}")
@@ -359,7 +374,7 @@ upstream got it
 
 
 
-=== TEST 25: a chunked body in 5-byte pieces
+=== TEST 26: a chunked body in 5-byte pieces
 --- raw_request eval
 Webhook::raw_chunked("POST", "/hook", Webhook::stripe($::S1, $::BODY . "  "), $::BODY . "  ", 5)
 --- response_body
@@ -369,7 +384,7 @@ upstream got it
 
 
 
-=== TEST 26: a tighter tolerance (10s) rejects a 60 s old t
+=== TEST 27: a tighter tolerance (10s) rejects a 60 s old t
 --- config
     location = /hook {
         webhook_verify stripe;
@@ -389,7 +404,7 @@ Webhook::rejected_log("stale_timestamp", "stripe")
 
 
 
-=== TEST 27: per-tenant secrets through a map (a secret with variables)
+=== TEST 28: per-tenant secrets through a map (a secret with variables)
 --- http_config
     webhook_zone webhook:1m;
     map $http_x_tenant $stripe_tenant_secret {
@@ -418,7 +433,7 @@ Webhook::rejected_log("invalid_signature", "stripe")
 
 
 
-=== TEST 28: webhook_verify off in a nested location lets anything through
+=== TEST 29: webhook_verify off in a nested location lets anything through
 --- config
     location /hook {
         webhook_verify stripe;
@@ -441,7 +456,7 @@ Webhook::rejected_log("missing_signature", "stripe")
 
 
 
-=== TEST 29: a secret from the environment (env:NAME, read at config load)
+=== TEST 30: a secret from the environment (env:NAME, read at config load)
 --- config
     location = /hook {
         webhook_verify stripe;
@@ -463,7 +478,7 @@ Webhook::rejected_log("invalid_signature", "stripe")
 
 
 
-=== TEST 30: an upstream failure releases the key: the retry passes, a third copy is a replay
+=== TEST 31: an upstream failure releases the key: the retry passes, a third copy is a replay
 --- config
     location = /hook {
         webhook_verify stripe;

@@ -201,7 +201,22 @@ Webhook::rejected_log("replay", "github")
 
 
 
-=== TEST 13: a body spilled to a temp file (larger than client_body_buffer_size)
+=== TEST 13: the same MAC in upper-case hex is the same delivery
+--- pipelined_requests eval
+[Webhook::post("/hook", "{\"n\":120}"), Webhook::post("/hook", "{\"n\":120}")]
+--- more_headers eval
+["X-Hub-Signature-256: sha256=" . Webhook::hex_sha256($::S1, "{\"n\":120}") . "\n",
+ "X-Hub-Signature-256: sha256=" . uc(Webhook::hex_sha256($::S1, "{\"n\":120}")) . "\n"]
+--- error_code eval
+[200, 401]
+--- response_body eval
+["upstream got it\n", Webhook::error_body("replay")]
+--- error_log eval
+Webhook::rejected_log("replay", "github")
+
+
+
+=== TEST 14: a body spilled to a temp file (larger than client_body_buffer_size)
 --- request eval
 Webhook::post("/hook", $::BIG)
 --- more_headers eval
@@ -214,7 +229,7 @@ X-Webhook-Body-Sha256: " . Webhook::sha256_of($::BIG)
 
 
 
-=== TEST 14: a temp-file body with one byte changed at the end
+=== TEST 15: a temp-file body with one byte changed at the end
 --- request eval
 Webhook::post("/hook", substr($::BIG, 0, -1) . "]")
 --- more_headers eval
@@ -227,7 +242,7 @@ Webhook::rejected_log("invalid_signature", "github")
 
 
 
-=== TEST 15: a chunked body in small pieces
+=== TEST 16: a chunked body in small pieces
 --- raw_request eval
 Webhook::raw_chunked("POST", "/hook", Webhook::github($::S1, $::BODY . " chunked"), $::BODY . " chunked", 7)
 --- response_body
@@ -238,7 +253,7 @@ X-Webhook-Body-Sha256: " . Webhook::sha256_of($::BODY . " chunked")
 
 
 
-=== TEST 16: a chunked body larger than the buffer
+=== TEST 17: a chunked body larger than the buffer
 --- raw_request eval
 Webhook::raw_chunked("POST", "/hook", Webhook::github($::S1, $::BIG . " "), $::BIG . " ", 3000)
 --- response_body
@@ -246,7 +261,7 @@ upstream got it
 
 
 
-=== TEST 17: an empty body with its signature
+=== TEST 18: an empty body with its signature
 --- raw_request eval
 Webhook::raw("POST", "/hook", Webhook::github($::S1, ""), "")
 --- response_body
@@ -256,7 +271,7 @@ upstream got it
 
 
 
-=== TEST 18: a body over client_max_body_size is 413 body_too_large
+=== TEST 19: a body over client_max_body_size is 413 body_too_large
 --- config
     location = /hook {
         webhook_verify github;
