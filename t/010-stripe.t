@@ -16,19 +16,21 @@ our $S1 = "whsec_stripe_test_secret_one";
 our $S2 = "whsec_stripe_test_secret_two";
 our $BODY = '{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"amount":1999}}}';
 
-my $config = <<'CONF' . $Webhook::UPSTREAM;
+my $defaults = Webhook::defaults(
+    http_config => $Webhook::HTTP_CONFIG,
+    config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
     location = /hook {
         webhook_verify stripe;
         webhook_secret whsec_stripe_test_secret_one;
         webhook_secret whsec_stripe_test_secret_two;
         webhook_label stripe-in;
 CONF
-$config =~ s/(webhook_label stripe-in;\n)/$1$Webhook::VARIABLE_HEADERS        proxy_pass http:\/\/127.0.0.1:\$TEST_NGINX_SERVER_PORT\/up;\n    }\n/;
-
-add_block_preprocessor(Webhook::defaults(
-    http_config => $Webhook::HTTP_CONFIG,
-    config      => $config,
-));
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+CONF2
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 

@@ -15,7 +15,7 @@ our $S2 = "gh-secret-two";
 our $BODY = '{"action":"opened","number":7,"repository":{"full_name":"acme/portal"}}';
 our $BIG = '{"commits":[' . join(",", map { qq({"id":"$_","message":"commit number $_"}) } 1 .. 700) . ']}';
 
-add_block_preprocessor(Webhook::defaults(
+my $defaults = Webhook::defaults(
     http_config => $Webhook::HTTP_CONFIG,
     config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
     location = /hook {
@@ -28,7 +28,9 @@ CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 CONF2
-));
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 

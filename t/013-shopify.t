@@ -22,7 +22,7 @@ $ENV{TEST_NGINX_SHOPIFY_SECRET_FILE} = "$dir/shopify.secret";
 
 our $BODY = '{"id":820982911946154508,"email":"jon@example.com","total_price":"199.00"}';
 
-add_block_preprocessor(Webhook::defaults(
+my $defaults = Webhook::defaults(
     http_config => $Webhook::HTTP_CONFIG,
     config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
     location = /hook {
@@ -33,7 +33,9 @@ CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 CONF2
-));
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 

@@ -22,7 +22,7 @@ sub sig { my ($secret, $id, $t, $body) = @_;
           Webhook::b64(Digest::SHA::hmac_sha256("$id.$t.$body",
                                                 MIME::Base64::decode_base64($k))) }
 
-add_block_preprocessor(Webhook::defaults(
+my $defaults = Webhook::defaults(
     http_config => $Webhook::HTTP_CONFIG,
     config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
     location = /hook {
@@ -35,7 +35,9 @@ CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 CONF2
-));
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 

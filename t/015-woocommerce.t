@@ -15,7 +15,7 @@ our $BODY = '{"id":727,"status":"processing","line_items":[{"sku":"VPS-1","quant
 our $FORM = "Content-Type: application/x-www-form-urlencoded\n";
 our $PING = qq({"result":"ping","message":"Webhook ping accepted"}\r\n);
 
-add_block_preprocessor(Webhook::defaults(
+my $defaults = Webhook::defaults(
     http_config => $Webhook::HTTP_CONFIG,
     config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
     location = /hook {
@@ -26,7 +26,9 @@ CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 CONF2
-));
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 

@@ -28,7 +28,7 @@ our $BIG_CHUNKED = $BIG =~ s/sf-nonce-big/sf-nonce-big-chunked/r;
 sub iso_body { my ($ts, $nonce) = @_;
                qq({"orderId":"801xx000003GZ8AAAW","timestamp":"$ts","nonce":"$nonce"}) }
 
-add_block_preprocessor(Webhook::defaults(
+my $defaults = Webhook::defaults(
     http_config => $Webhook::HTTP_CONFIG,
     config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
     location = /hook {
@@ -40,7 +40,9 @@ CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 CONF2
-));
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 

@@ -15,7 +15,7 @@ our $FORM_PAD = join "&", map { "f$_=value+number+$_" } 1 .. 100;
 our $JSON = "Content-Type: application/json\n";
 our $FORM = "Content-Type: application/x-www-form-urlencoded\n";
 
-add_block_preprocessor(Webhook::defaults(
+my $defaults = Webhook::defaults(
     http_config => $Webhook::HTTP_CONFIG,
     config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
     location = /hook {
@@ -37,7 +37,9 @@ CONF
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 CONF2
-));
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 

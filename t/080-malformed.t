@@ -34,7 +34,7 @@ my $loc = join "", map { <<"LOC" } qw(stripe github slack shopify woocommerce sa
     }
 LOC
 
-add_block_preprocessor(Webhook::defaults(
+my $defaults = Webhook::defaults(
     http_config  => $Webhook::HTTP_CONFIG,
     no_error_log => "[alert]\n[crit]\n[emerg]",
     config       => $loc . <<'CONF' . $Webhook::UPSTREAM,
@@ -44,7 +44,9 @@ add_block_preprocessor(Webhook::defaults(
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 CONF
-));
+);
+# a literal sub: the real add_block_preprocessor has a (&) prototype
+add_block_preprocessor(sub { $defaults->(@_) });
 
 run_tests();
 
