@@ -13,7 +13,6 @@ import copy
 import json
 import re
 import secrets
-import threading
 import time
 from urllib.parse import parse_qs
 
@@ -40,17 +39,14 @@ def sf_error(code, message, fields=None):
     return [{"message": message, "errorCode": code, "fields": fields or []}]
 
 
-class FakeSalesforce:
+class FakeSalesforce(fakelib.FakeApp):
     def __init__(self, public_key, client_id, username, audience, base_url):
         self.public_key = public_key
         self.client_id = client_id
         self.username = username
         self.audience = audience
         self.base_url = base_url
-        self.faults = fakelib.Faults()
-        self.ledger = fakelib.Ledger()
-        self.lock = threading.Lock()
-        self.reset()
+        super().__init__()
 
     def reset(self):
         with self.lock:
@@ -288,18 +284,16 @@ def main():
     args = ap.parse_args()
     with open(args.public_key, "rb") as f:
         key = serialization.load_pem_public_key(f.read())
-    server = fakelib.QuietServer((args.host, args.port), fakelib.FakeHandler)
-    base = "http://%s:%d" % (args.host, server.server_address[1])
-    app = FakeSalesforce(key, args.client_id, args.username,
-                         args.audience or base, base)
-    if args.seed:
-        with open(args.seed) as f:
-            app.seed(json.load(f))
-    server.app = app
-    if args.ready_file:
-        with open(args.ready_file, "w") as f:
-            f.write("%d\n" % server.server_address[1])
-    server.serve_forever()
+
+    def make(base_url):
+        app = FakeSalesforce(key, args.client_id, args.username,
+                             args.audience or base_url, base_url)
+        if args.seed:
+            with open(args.seed) as f:
+                app.seed(json.load(f))
+        return app
+
+    fakelib.serve(make, args.host, args.port, args.ready_file)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ Test control: GET /__ledger (calls, clients, orders), POST /__fail, /__reset,
 import argparse
 import copy
 import json
-import re
-import threading
 import time
 from urllib.parse import parse_qs
 
@@ -23,15 +21,12 @@ def error(message, status=200):
     return status, {}, {"result": "error", "message": message}
 
 
-class FakeWhmcs:
+class FakeWhmcs(fakelib.FakeApp):
     def __init__(self, identifier, secret, accesskey):
         self.identifier = identifier
         self.secret = secret
         self.accesskey = accesskey
-        self.faults = fakelib.Faults()
-        self.ledger = fakelib.Ledger()
-        self.lock = threading.Lock()
-        self.reset()
+        super().__init__()
 
     def reset(self):
         with self.lock:
@@ -53,9 +48,6 @@ class FakeWhmcs:
         with self.lock:
             return {"orders": copy.deepcopy(self.orders),
                     "clients": copy.deepcopy(list(self.clients.values()))}
-
-    def control(self, method, path, body):
-        return 404, {}, {"error": "unknown control endpoint"}
 
     def failure_body(self, status):
         return "text/html", ("<html><body><h1>%d</h1>Injected failure"
@@ -216,16 +208,15 @@ def main():
     ap.add_argument("--seed", help="JSON file with {clients, products}")
     ap.add_argument("--ready-file")
     args = ap.parse_args()
-    app = FakeWhmcs(args.identifier, args.secret, args.accesskey)
-    if args.seed:
-        with open(args.seed) as f:
-            app.seed(json.load(f))
-    server = fakelib.QuietServer((args.host, args.port), fakelib.FakeHandler)
-    server.app = app
-    if args.ready_file:
-        with open(args.ready_file, "w") as f:
-            f.write("%d\n" % server.server_address[1])
-    server.serve_forever()
+
+    def make(base_url):
+        app = FakeWhmcs(args.identifier, args.secret, args.accesskey)
+        if args.seed:
+            with open(args.seed) as f:
+                app.seed(json.load(f))
+        return app
+
+    fakelib.serve(make, args.host, args.port, args.ready_file)
 
 
 if __name__ == "__main__":

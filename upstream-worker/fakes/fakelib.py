@@ -68,6 +68,21 @@ class Ledger:
             self.calls = []
 
 
+class FakeApp:
+    """What every fake holds: its failure rules, its ledger and a lock over
+    its state. Subclasses define reset, seed, state_view, route, action_of
+    and failure_body (see FakeHandler)."""
+
+    def __init__(self):
+        self.faults = Faults()
+        self.ledger = Ledger()
+        self.lock = threading.Lock()
+        self.reset()
+
+    def control(self, method, path, body):
+        return 404, {}, {"error": "unknown control endpoint"}
+
+
 class FakeHandler(BaseHTTPRequestHandler):
     """Subclasses set self.server.app, an object with:
     route(handler, method, path, query, body) -> (status, headers, body)
@@ -188,9 +203,12 @@ class QuietServer(ThreadingHTTPServer):
         pass   # resets and clients that hang up are part of the tests
 
 
-def serve(app, host, port, ready_file=None):
+def serve(app_factory, host, port, ready_file=None):
+    """Binds first (port 0 picks a free one), then builds the app with the
+    server's base URL, writes the port to ready_file and serves."""
     server = QuietServer((host, port), FakeHandler)
-    server.app = app
+    server.app = app_factory("http://%s:%d" % (host,
+                                               server.server_address[1]))
     if ready_file:
         with open(ready_file, "w") as f:
             f.write("%d\n" % server.server_address[1])

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "intake.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,23 +14,6 @@ http_url_valid(const char *v)
 {
     return (strncmp(v, "http://", 7) == 0 && v[7] != '\0')
         || (strncmp(v, "https://", 8) == 0 && v[8] != '\0');
-}
-
-
-static int
-sf_id_like(const char *v)
-{
-    size_t n = strlen(v), i;
-
-    if (n != 15 && n != 18) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        if (!isalnum((unsigned char) v[i])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 
@@ -228,7 +212,7 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
         goto failed;
     }
     REQUIRED("PORTAL_PRICEBOOK_ID", portal_pricebook_id);
-    if (!sf_id_like(cfg->portal_pricebook_id)) {
+    if (!sf_id_valid(cfg->portal_pricebook_id)) {
         fail(err, err_len, "PORTAL_PRICEBOOK_ID",
              "is malformed: want a 15 or 18 character Salesforce id");
         goto failed;

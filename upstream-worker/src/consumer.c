@@ -1,4 +1,5 @@
 #include "consumer.h"
+#include "clock.h"
 #include "clients/salesforce.h"
 #include "clients/whmcs.h"
 #include "jobs/fulfill.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -30,15 +30,6 @@ struct consumer {
     int                  stopping;      /* __atomic */
 };
 
-
-static long long
-now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 
 consumer *
@@ -175,7 +166,7 @@ process(consumer *c, const queue_entry *e)
 
     fulfill_run(&c->env, e->job_id, job, &res);
 
-    now = now_ms();
+    now = clock_now_ms();
     snprintf(finished, sizeof(finished), "%lld", now);
     switch (res.status) {
     case FULFILL_SUCCEEDED:
@@ -257,7 +248,7 @@ loop(void *arg)
     int           own_checked = 0, got;
 
     while (!__atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST)) {
-        now = now_ms();
+        now = clock_now_ms();
         got = 0;
         if (queue_promote_due(c->queue, now) < 0) {
             got = -1;

@@ -1,4 +1,5 @@
 #include "http.h"
+#include "clock.h"
 #include "attest.h"
 #include "intake.h"
 #include "log.h"
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,15 +40,6 @@ typedef struct {
     int      too_large;
 } request_state;
 
-
-static long long
-now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 
 static enum MHD_Result
@@ -276,7 +267,7 @@ handle_intake(http_server *s, struct MHD_Connection *conn, const route *rt,
         }
     }
 
-    if (queue_enqueue(s->queue, &req, now_ms(), job_id, &created) != 0) {
+    if (queue_enqueue(s->queue, &req, clock_now_ms(), job_id, &created) != 0) {
         metrics_intake(s->metrics, endpoint, 503);
         log_json("error", "intake_unavailable",
                  json_pack("{s:s,s:s,s:s}", "endpoint", endpoint, "order_id",
@@ -389,7 +380,7 @@ handle_order(http_server *s, struct MHD_Connection *conn, const route *rt)
 static enum MHD_Result
 handle_retry(http_server *s, struct MHD_Connection *conn, const route *rt)
 {
-    int rc = queue_retry_dead(s->queue, rt->id, now_ms());
+    int rc = queue_retry_dead(s->queue, rt->id, clock_now_ms());
 
     if (rc < 0) {
         return send_error(conn, 503, "queue_unavailable",
@@ -620,21 +611,20 @@ http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
     }
     s->cfg = cfg;
     s->metrics = m;
+    s->listen_fd = -1;
     s->queue = queue_new(&cfg->redis, 2000);
     s->precheck_http = outbound_new(m, 2000);
     s->precheck_whmcs = s->precheck_http ? whmcs_new(cfg, s->precheck_http)
                                          : NULL;
-    s->listen_fd = bind_listener(&cfg->listen, err, err_len);
-    if (s->queue == NULL || s->precheck_whmcs == NULL || s->listen_fd < 0) {
-        if (s->listen_fd >= 0) {
-            close(s->listen_fd);
-        }
-        whmcs_free(s->precheck_whmcs);
-        outbound_free(s->precheck_http);
-        queue_free(s->queue);
-        free(s);
-        return NULL;
+    if (s->queue == NULL || s->precheck_whmcs == NULL) {
+        snprintf(err, err_len, "out of memory");
+        goto failed;
     }
+    s->listen_fd = bind_listener(&cfg->listen, err, err_len);
+    if (s->listen_fd < 0) {
+        goto failed;
+    }
+    /* from here on the daemon owns listen_fd and closes it when it stops */
     s->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO,
         0, NULL, NULL, on_request, s,
@@ -645,14 +635,19 @@ http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
         MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, err_len, "WORKER_LISTEN: libmicrohttpd did not start");
-        close(s->listen_fd);
-        whmcs_free(s->precheck_whmcs);
-        outbound_free(s->precheck_http);
-        queue_free(s->queue);
-        free(s);
-        return NULL;
+        goto failed;
     }
     return s;
+
+failed:
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+    }
+    whmcs_free(s->precheck_whmcs);
+    outbound_free(s->precheck_http);
+    queue_free(s->queue);
+    free(s);
+    return NULL;
 }
 
 
@@ -663,7 +658,6 @@ http_stop(http_server *s)
         return;
     }
     MHD_stop_daemon(s->daemon);
-    close(s->listen_fd);
     if (s->cfg->listen.unix_path[0]) {
         unlink(s->cfg->listen.unix_path);
     }

@@ -1,11 +1,11 @@
 #include "queue.h"
+#include "clock.h"
 #include "crypto.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -355,14 +355,11 @@ queue_job_set(queue *q, const char *job_id, ...)
     int           argc = 0;
     va_list       ap;
     redisReply   *r;
-    struct timeval tv;
 
     if (queue_ready(q) != 0) {
         return -1;
     }
-    gettimeofday(&tv, NULL);
-    snprintf(now, sizeof(now), "%lld",
-             (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000);
+    snprintf(now, sizeof(now), "%lld", clock_now_ms());
     snprintf(key, sizeof(key), "wh:job:%s", job_id);
     argv[argc++] = "HSET";
     argv[argc++] = key;
@@ -392,12 +389,10 @@ queue_job_step_done(queue *q, const char *job_id, int index, const char *step,
     char         idx[16], *rec;
     redisReply  *r;
     json_t      *obj;
-    struct timeval tv;
 
-    gettimeofday(&tv, NULL);
     obj = json_pack("{s:s,s:s,s:I,s:I}", "step", step, "outcome", outcome,
                     "duration_ms", (json_int_t) duration_ms, "at_ms",
-                    (json_int_t) tv.tv_sec * 1000 + tv.tv_usec / 1000);
+                    (json_int_t) clock_now_ms());
     rec = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(obj);
     if (rec == NULL || queue_ready(q) != 0) {
@@ -570,15 +565,6 @@ queue_ack(queue *q, const char *entry_id)
 }
 
 
-static long long
-now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 
 int
 queue_schedule_retry(queue *q, const queue_entry *e, long long due_ms)
@@ -591,7 +577,7 @@ queue_schedule_retry(queue *q, const queue_entry *e, long long due_ms)
     }
     snprintf(key, sizeof(key), "wh:job:%s", e->job_id);
     snprintf(due, sizeof(due), "%lld", due_ms);
-    snprintf(now, sizeof(now), "%lld", now_ms());
+    snprintf(now, sizeof(now), "%lld", clock_now_ms());
     r = check(q, redisCommand(q->c, "EVAL %s 3 %s %s %s %s %s %s %s %s",
                               schedule_lua, key, QUEUE_DELAYED, QUEUE_STREAM,
                               e->job_id, due, e->entry_id, QUEUE_GROUP, now));
@@ -635,7 +621,7 @@ queue_dead_letter(queue *q, const queue_entry *e, const char *reason)
         return -1;
     }
     snprintf(key, sizeof(key), "wh:job:%s", e->job_id);
-    snprintf(now, sizeof(now), "%lld", now_ms());
+    snprintf(now, sizeof(now), "%lld", clock_now_ms());
     r = check(q, redisCommand(q->c, "EVAL %s 3 %s %s %s %s %s %s %s %s",
                               dead_lua, key, QUEUE_DEAD, QUEUE_STREAM,
                               e->job_id, e->entry_id, QUEUE_GROUP, reason,

@@ -1,4 +1,5 @@
 #include "fulfill.h"
+#include "../clock.h"
 #include "../log.h"
 
 #include <ctype.h>
@@ -6,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 static const char *step_names[FULFILL_STEPS] = {
     "validation", "sf_status_update", "order_details", "mapping",
@@ -574,15 +574,6 @@ static const step_fn steps[FULFILL_STEPS] = {
 };
 
 
-static long long
-now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 
 void
 fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
@@ -616,10 +607,10 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
                  "resuming after the last journaled step");
     }
     for (i = first < 0 ? 0 : first; i < FULFILL_STEPS; i++) {
-        t0 = now_ms();
+        t0 = clock_now_ms();
         snprintf(out->step, sizeof(out->step), "%s", step_names[i]);
         if (steps[i](&r) != STEP_OK) {
-            ms = (long) (now_ms() - t0);
+            ms = (long) (clock_now_ms() - t0);
             metrics_step(env->metrics, step_names[i], ms / 1000.0);
             log_step(&r.log, step_names[i],
                      out->status == FULFILL_SKIPPED ? "skipped"
@@ -628,7 +619,7 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
                      : "failed", ms, out->message);
             break;
         }
-        ms = (long) (now_ms() - t0);
+        ms = (long) (clock_now_ms() - t0);
         metrics_step(env->metrics, step_names[i], ms / 1000.0);
         log_step(&r.log, step_names[i], "ok", ms, NULL);
         if (queue_job_step_done(env->queue, job_id, i, step_names[i], "ok", ms)
