@@ -252,7 +252,7 @@ ngx_http_webhook_redis_connect(ngx_http_webhook_redis_t *rd)
 
     if (conf->db) {
         redisAsyncCommand(ac, ngx_http_webhook_redis_setup_reply, "SELECT",
-                          "SELECT %ui", conf->db);
+                          "SELECT %d", (int) conf->db);
     }
 
     rd->probe_pending = 1;
@@ -674,9 +674,9 @@ ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     w->sent_us = ngx_http_webhook_redis_now_us();
 
     if (redisAsyncCommand(rd->ac, ngx_http_webhook_redis_reserve_reply, w,
-                          "SET %b %b NX PX %uL", w->key, w->key_len,
+                          "SET %b %b NX PX %llu", w->key, w->key_len,
                           w->token, sizeof(w->token),
-                          (uint64_t) ctx->ttl)
+                          (unsigned long long) ctx->ttl)
         != REDIS_OK)
     {
         ngx_free(w);
