@@ -268,9 +268,20 @@ intake_parse_event(const char *body, size_t body_len, const char *idem_header,
         payload = json_object_get(root, "payload");
     }
 
+    /* the event's API names, or the edge salesforce scheme's body names
+     * when a Flow callout posts the event through the edge */
     order_id = opt_string(payload, "OrderId__c", &wrong);
+    if (order_id == NULL) {
+        order_id = opt_string(payload, "orderId", &wrong);
+    }
     idem = opt_string(payload, "IdemKey__c", &wrong);
+    if (idem == NULL) {
+        idem = opt_string(payload, "idempotencyKey", &wrong);
+    }
     corr = opt_string(payload, "CorrelationId__c", &wrong);
+    if (corr == NULL) {
+        corr = opt_string(payload, "correlationId", &wrong);
+    }
     by = opt_string(payload, "RequestedBy__c", &wrong);
     if (wrong) {
         json_decref(root);

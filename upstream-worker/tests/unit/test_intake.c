@@ -132,6 +132,15 @@ test_event_shapes(void **state)
                                         NULL, &req, err, sizeof(err)), 400);
     assert_int_equal(intake_parse_event("", 0, "k", NULL, &req, err,
                                         sizeof(err)), 400);
+    {
+        const char *edge = "{\"orderId\":\"" ORDER "\",\"timestamp\":1,"
+                           "\"nonce\":\"n\",\"idempotencyKey\":\"ek\"}";
+
+        assert_int_equal(intake_parse_event(edge, strlen(edge), NULL, NULL,
+                                            &req, err, sizeof(err)), 0);
+        assert_string_equal(req.order_id, ORDER);
+        assert_string_equal(req.idem_key, "ek");
+    }
 }
 
 
