@@ -219,8 +219,9 @@ my $h = Webhook::slack($::S1, "text=14");
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "slack-cmd")
+--- no_error_log
+[alert]
+[crit]
 
 
 

@@ -271,8 +271,9 @@ Webhook::rejected_log("malformed_timestamp", "std")
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "std")
+--- no_error_log
+[alert]
+[crit]
 
 
 
@@ -286,8 +287,9 @@ Webhook::rejected_log("replay", "std")
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "std")
+--- no_error_log
+[alert]
+[crit]
 
 
 

@@ -188,5 +188,6 @@ my $sig = Webhook::woocommerce_sig($::S1, "{\"n\":12}");
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "shop")
+--- no_error_log
+[alert]
+[crit]

@@ -48,9 +48,9 @@ X-Webhook-Secret-Index: 0
 
 === TEST 2: with a current timestamp and a nonce
 --- request eval
-Webhook::post("/hook", $::BODY . " ")
+Webhook::post("/hook", "[" . $::BODY . "]")
 --- more_headers eval
-Webhook::whmcs($::S1, $::BODY . " ", t => $Webhook::NOW, nonce => "whmcs-n-2")
+Webhook::whmcs($::S1, "[" . $::BODY . "]", t => $Webhook::NOW, nonce => "whmcs-n-2")
 --- response_body
 upstream got it
 --- response_headers eval
@@ -61,9 +61,9 @@ X-Webhook-Timestamp: $Webhook::NOW"
 
 === TEST 3: a timestamp in milliseconds
 --- request eval
-Webhook::post("/hook", $::BODY . "  ")
+Webhook::post("/hook", "[[" . $::BODY . "]]")
 --- more_headers eval
-Webhook::whmcs($::S1, $::BODY . "  ", t => $Webhook::NOW * 1000)
+Webhook::whmcs($::S1, "[[" . $::BODY . "]]", t => $Webhook::NOW * 1000)
 --- response_body
 upstream got it
 --- response_headers eval
@@ -185,5 +185,6 @@ Webhook::rejected_log("malformed_signature", "billing")
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "billing")
+--- no_error_log
+[alert]
+[crit]

@@ -230,8 +230,9 @@ Webhook::rejected_log("missing_signature", "hft")
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "hft")
+--- no_error_log
+[alert]
+[crit]
 
 
 
@@ -244,8 +245,9 @@ Webhook::rejected_log("replay", "hft")
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "hft")
+--- no_error_log
+[alert]
+[crit]
 
 
 

@@ -302,8 +302,9 @@ Webhook::rejected_log("stale_timestamp", "custom-d")
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "custom-d")
+--- no_error_log
+[alert]
+[crit]
 
 
 
@@ -355,8 +356,9 @@ Webhook::rejected_log("malformed_timestamp", "custom-e")
 [200, 401]
 --- response_body eval
 ["upstream got it\n", Webhook::error_body("replay")]
---- error_log eval
-Webhook::rejected_log("replay", "custom-f")
+--- no_error_log
+[alert]
+[crit]
 
 
 

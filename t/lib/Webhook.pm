@@ -141,7 +141,15 @@ sub rejected_log {
 
 # The preprocessor every scheme suite installs: file-wide defaults for
 # sections a block leaves out, and "no [error]" unless the block talks
-# about the error log itself.
+# about the error log itself. Hand it to add_block_preprocessor inside a
+# literal sub: the real one has a (&) prototype.
+#
+# Blocks of several requests (pipelined_requests) assert each status and
+# body and say "no_error_log [alert] [crit]" rather than an error_log line:
+# the real Test::Nginx checks the log after every response and each check
+# sees only lines it has not seen, so a line would match once and then be
+# missed. Bodies never start or end with white space: the real one trims
+# a request body before sending it.
 sub defaults {
     my (%d) = @_;
     return sub {
