@@ -190,13 +190,15 @@ reject:
 static void
 ngx_http_webhook_body_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_http_webhook_ctx_t       *ctx;
-    ngx_http_webhook_reason_e     reason;
-    ngx_http_webhook_loc_conf_t  *wlcf;
+    ngx_int_t                      rc;
+    ngx_http_webhook_ctx_t        *ctx;
+    ngx_http_webhook_reason_e      reason;
+    ngx_http_webhook_loc_conf_t   *wlcf;
+    ngx_http_webhook_main_conf_t  *wmcf;
 
     ctx = ngx_http_webhook_get_ctx(r);
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
 
     if (ctx->ping) {
         rc = ngx_http_webhook_woocommerce_ping(r);
@@ -232,7 +234,21 @@ ngx_http_webhook_body_handler(ngx_http_request_t *r)
     ctx->ttl = wlcf->replay_ttl;
 
     if (wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_REDIS) {
-        if (ngx_http_webhook_redis_reserve(r, ctx, &reason) == NGX_AGAIN) {
+        reason = NGX_HTTP_WEBHOOK_OK;
+
+        /*
+         * With a zone, the key is reserved in shared memory too: a copy
+         * this node has seen is refused without a round trip, and what
+         * was accepted locally while Redis was down stays refused here
+         * once it is back.
+         */
+        if (wmcf->zone) {
+            reason = ngx_http_webhook_local_reserve(r, ctx);
+        }
+
+        if (reason == NGX_HTTP_WEBHOOK_OK
+            && ngx_http_webhook_redis_reserve(r, ctx, &reason) == NGX_AGAIN)
+        {
             return;                     /* the reply or a timer resumes */
         }
 
@@ -344,7 +360,8 @@ ngx_http_webhook_redis_fallback(ngx_http_request_t *r,
         return NGX_HTTP_WEBHOOK_OK;
 
     default: /* NGX_HTTP_WEBHOOK_REDIS_DOWN_LOCAL */
-        return ngx_http_webhook_local_reserve(r, ctx);
+        return ctx->reserved ? NGX_HTTP_WEBHOOK_OK
+                             : ngx_http_webhook_local_reserve(r, ctx);
     }
 }
 

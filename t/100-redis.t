@@ -256,17 +256,28 @@ webhook rejected: replay_store_unavailable
 
 
 
-=== TEST 10: Redis stopped: accept passes without a replay check
+=== TEST 10: Redis stopped: accept passes without a cluster-wide check
 --- request eval
-[Webhook::post("/accept", $::b10 = ::body()), Webhook::post("/accept", $::b10)]
+Webhook::post("/accept", $::b10 = ::body())
 --- more_headers eval
 Webhook::github("s", $::b10)
---- error_code eval
-[200, 200]
+--- response_body
+taken
 --- error_log
 the request is accepted without a replay check
 --- no_error_log
 [error]
+
+
+
+=== TEST 10b: ...but with a webhook_zone, a copy this node saw is still refused
+--- request eval
+Webhook::post("/accept", $::b10)
+--- more_headers eval
+Webhook::github("s", $::b10)
+--- error_code: 401
+--- error_log
+webhook rejected: replay
 
 
 
@@ -394,3 +405,64 @@ GET /status
 qr/"redis_fallback_local":[1-9]/
 --- error_log
 no answer within 1500ms, degraded
+
+
+
+=== TEST 19: no zone, Redis stopped, accept: passes with no replay check at all
+--- http_config
+    webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=200ms connect_timeout=300ms;
+--- config
+    location /accept {
+        webhook_verify github; webhook_secret s; webhook_replay redis;
+        webhook_redis_down accept;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /ok { return 200 "taken\n"; }
+--- init
+$::redis->stop;
+--- request eval
+[Webhook::post("/accept", $::b19 = ::body()), Webhook::post("/accept", $::b19)]
+--- more_headers eval
+Webhook::github("s", $::b19)
+--- error_code eval
+[200, 200]
+--- error_log
+the request is accepted without a replay check
+--- no_error_log
+[error]
+
+
+
+=== TEST 20: no zone: "webhook_redis_down local" cannot load
+--- http_config
+    webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /hook {
+        webhook_verify github; webhook_secret s; webhook_replay redis;
+    }
+--- must_die
+--- error_log
+"webhook_redis_down local" (the default) needs a webhook_zone
+
+
+
+=== TEST 21: webhook_replay redis without webhook_redis cannot load
+--- http_config
+    webhook_zone webhook:1m;
+--- config
+    location /hook {
+        webhook_verify github; webhook_secret s; webhook_replay redis;
+    }
+--- must_die
+--- error_log
+"webhook_replay redis" needs webhook_redis in the http block
+
+
+
+=== TEST 22: bad webhook_redis parameters cannot load
+--- http_config
+    webhook_redis 127.0.0.1:6379 timeout=soon;
+--- config
+--- must_die
+--- error_log
+invalid webhook_redis parameter "timeout=soon"

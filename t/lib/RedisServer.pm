@@ -79,8 +79,11 @@ sub pause { kill 'STOP', $_[0]{pid} }
 sub resume { kill 'CONT', $_[0]{pid} }
 
 # command("SET", "k", "v") -> the reply (arrays as array refs, nil as undef)
-sub command {
-    my ($self, @args) = @_;
+sub command { my ($self, @args) = @_; return $self->command_in(0, @args) }
+
+# the same in database $db
+sub command_in {
+    my ($self, $db, @args) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $self->{port}, Timeout => 2)
         or die "redis connect: $!";
@@ -88,10 +91,12 @@ sub command {
     if ($self->{password}) {
         $out .= _encode("AUTH", $self->{password});
     }
+    $out .= _encode("SELECT", $db) if $db;
     $out .= _encode(@args);
     print $s $out;
     my $reply;
     $reply = _read($s) if $self->{password};
+    $reply = _read($s) if $db;
     $reply = _read($s);
     close $s;
     return $reply;

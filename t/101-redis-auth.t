@@ -1,0 +1,89 @@
+# Redis with AUTH, a non-zero database and a custom key prefix; a wrong
+# password degrades to the fallback and never shows up in a log.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Webhook;
+use RedisServer;
+
+repeat_each(1);
+no_shuffle();
+no_long_string();
+
+$ENV{TEST_NGINX_REDIS_PASSWORD} = "redis-pw-" . $$;
+our $redis = RedisServer->new(password => $ENV{TEST_NGINX_REDIS_PASSWORD});
+$ENV{TEST_NGINX_REDIS_PORT} = $redis->port;
+
+our $body = '{"id":"evt_auth_' . $$ . '"}';
+
+sub keys_in { scalar @{ $::redis->command_in($_[0], "KEYS", $_[1]) || [] } }
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config", <<'CONF') unless defined $block->config;
+    location /hook {
+        webhook_verify github; webhook_secret s; webhook_replay redis;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /ok { return 200 "taken\n"; }
+    location = /status { webhook_status; }
+CONF
+
+    if (!defined $block->error_log && !defined $block->no_error_log) {
+        $block->set_value("no_error_log", "[error]\n[alert]\n[crit]\n" . $ENV{TEST_NGINX_REDIS_PASSWORD});
+    }
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: AUTH from the environment, db 3, prefix edge1:
+--- http_config
+    webhook_zone webhook:1m;
+    webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT db=3 password=env:TEST_NGINX_REDIS_PASSWORD prefix=edge1:;
+--- request eval
+[Webhook::post("/hook", $::body), Webhook::post("/hook", $::body)]
+--- more_headers eval
+Webhook::github("s", $::body)
+--- error_code eval
+[200, 401]
+--- error_log
+webhook rejected: replay
+
+
+
+=== TEST 2: the key sits in db 3 under the prefix, nowhere else
+--- http_config
+    webhook_zone webhook:1m;
+    webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT db=3 password=env:TEST_NGINX_REDIS_PASSWORD prefix=edge1:;
+--- init
+die "not in db 3 under edge1:" unless ::keys_in(3, "edge1:*") == 1;
+die "found in db 0" if ::keys_in(0, "*") != 0;
+my $ttl = $::redis->command_in(3, "PTTL", $::redis->command_in(3, "KEYS", "edge1:*")->[0]);
+die "TTL $ttl is not about 24h" unless $ttl > 86_000_000 && $ttl <= 86_400_000;
+--- request
+GET /status
+--- response_body_like eval
+qr/"state":"up"/
+
+
+
+=== TEST 3: a wrong password: Redis is down for the module, the fallback decides
+--- http_config
+    webhook_zone webhook:1m;
+    webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT password=wrong-password-123;
+--- request eval
+[Webhook::post("/hook", $::body . " "), "GET /status"]
+--- more_headers eval
+Webhook::github("s", $::body . " ")
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+["taken", qr/"state":"down","last_error":"AUTH: WRONGPASS[^"]*"/]
+--- error_log eval
+[qr/\[warn\] .*webhook redis 127\.0\.0\.1:\d+: AUTH: WRONGPASS/, "the replay check is done in the local store"]
+--- no_error_log
+wrong-password-123
+[error]
