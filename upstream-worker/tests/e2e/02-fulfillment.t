@@ -245,5 +245,24 @@ subtest 'WHMCS refuses AddOrder -> Failed WHMCS_ORDER_REJECTED, no retry' => sub
     is $j->{attempts}, 1, 'not retried';
 };
 
+subtest 'a key Salesforce does not know: auth failures, retried, then dead' => sub {
+    $s->stop('worker');
+    my $other = $s->dir . '/other-key.pem';
+    system("openssl genrsa -out $other 2048 2>/dev/null") == 0 or die;
+    $s->start_worker(SF_PRIVATE_KEY_PATH => $other, JOB_MAX_ATTEMPTS => 2);
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    my $j = run_job($o, 'badkey-1');
+    is $j->{status}, 'DEAD', 'dead after JOB_MAX_ATTEMPTS';
+    is $j->{attempts}, 2, 'two attempts';
+    my @tokens = grep { $_->{status} == 400 } $s->calls('sf', 'token');
+    cmp_ok scalar(@tokens), '>=', 2, 'the fake refused the JWT each time';
+    like $s->log_text('worker'),
+        qr/"step":"validation","outcome":"retry".*"message":"token: HTTP 400: invalid assertion \(auth\)"/,
+        'classified as auth with the OAuth error';
+    is $s->sf_order($o->{Id})->{Provisioning_Status__c}, 'Activating',
+        'nothing could be written to Salesforce';
+};
+
 $s->shutdown;
 done_testing;

@@ -7,6 +7,7 @@ no warnings 'uninitialized';
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
+use Digest::SHA ();
 use WorkerStack;
 
 plan skip_all => "no edge module at $WorkerStack::MODULE (make -C .. module)"
@@ -61,6 +62,21 @@ subtest 'duplicate idempotency key through the edge: no second order' => sub {
     is $b->{job_id}, $job, 'same job';
     ok $b->{duplicate}, 'duplicate';
     is scalar($s->calls('whmcs', 'AddOrder', 'ok')), 1, 'still one AddOrder';
+};
+
+subtest 'an event posted through the edge' => sub {
+    my $order = '801000000000041AAA';
+    $s->seed_sf($s->order(Id => $order));
+    my ($b5, $h5) = WorkerStack::sf_signed(order => $order);
+    (my $event = $b5) =~ s/\}$/,"idempotencyKey":"edge-evt-1","correlationId":"c-41"}/;
+    my $sig = Digest::SHA::hmac_sha256_hex($event, $WorkerStack::SF_WEBHOOK_SECRET);
+    my ($st, $b) = $s->request(POST => $s->nginx_url . '/events/salesforce', body => $event,
+                               headers => { %$h5, 'X-SF-Signature' => "sha256=$sig" });
+    is $st, 202, '202 through the edge';
+    my $j = $s->wait_job($b->{job_id}, 20, @FINAL);
+    is $j->{status}, 'SUCCEEDED', 'provisioned';
+    is $j->{type}, 'platform_event', 'as an event';
+    is $j->{correlation_id}, 'c-41', 'correlation id from the body';
 };
 
 subtest 'bypassing the edge does not work' => sub {
