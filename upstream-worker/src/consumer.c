@@ -172,6 +172,7 @@ process(consumer *c, const queue_entry *e)
     case FULFILL_SUCCEEDED:
         queue_job_set(c->queue, e->job_id, "status", "SUCCEEDED",
                       "finished_ms", finished, NULL);
+        queue_set_provisioned_job(c->queue, order_id, e->job_id);
         queue_mark_success(c->queue, "salesforce", now);
         queue_mark_success(c->queue, "whmcs", now);
         created = json_string_value(json_object_get(job, "created_ms"));

@@ -348,6 +348,15 @@ handle_order(http_server *s, struct MHD_Connection *conn, const route *rt)
         return send_error(conn, 404, "not_found", "No job for this order");
     }
     h = queue_job_get(s->queue, job_id, &failed);
+    status = json_string_value(json_object_get(h, "status"));
+    if (h != NULL && status != NULL && strcmp(status, "SKIPPED") == 0
+        && queue_provisioned_job(s->queue, rt->id, job_id) == 1)
+    {
+        /* a re-sent request for a Provisioned order: show the job that
+         * provisioned it */
+        json_decref(h);
+        h = queue_job_get(s->queue, job_id, &failed);
+    }
     if (h == NULL) {
         return send_error(conn, 503, "queue_unavailable",
                           "The job store is unreachable");

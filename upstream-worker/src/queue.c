@@ -346,6 +346,31 @@ queue_idem_job(queue *q, const char *idem_key, char job_id[64])
 
 
 int
+queue_provisioned_job(queue *q, const char *order_id, char job_id[64])
+{
+    return get_job_id(q, "wh:provisioned:", order_id, job_id);
+}
+
+
+int
+queue_set_provisioned_job(queue *q, const char *order_id, const char *job_id)
+{
+    redisReply *r;
+
+    if (queue_ready(q) != 0) {
+        return -1;
+    }
+    r = check(q, redisCommand(q->c, "SET wh:provisioned:%s %s", order_id,
+                              job_id));
+    if (r == NULL) {
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+
+int
 queue_job_set(queue *q, const char *job_id, ...)
 {
     const char   *argv[64];

@@ -52,6 +52,12 @@ json_t *queue_job_steps(queue *q, const char *job_id);
 /* The latest job for a Salesforce order id; 1 found, 0 none, -1 error. */
 int queue_order_job(queue *q, const char *order_id, char job_id[64]);
 
+/* The job that provisioned an order: set on success, read by
+ * GET /orders/{id} when a later job was skipped. 1 found, 0 none, -1 error. */
+int queue_set_provisioned_job(queue *q, const char *order_id,
+    const char *job_id);
+int queue_provisioned_job(queue *q, const char *order_id, char job_id[64]);
+
 /* The job an idempotency key names; 1 found, 0 none, -1 error. */
 int queue_idem_job(queue *q, const char *idem_key, char job_id[64]);
 

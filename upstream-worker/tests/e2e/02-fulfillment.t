@@ -76,6 +76,8 @@ subtest 'duplicate idempotency key and an already Provisioned order' => sub {
         'no further Salesforce writes';
     my (undef, $po) = $s->worker(GET => "/orders/$o->{Id}");
     is $po->{status}, 'Provisioned', 'portal status still Provisioned';
+    is $po->{job_id}, $j->{job_id}, 'from the job that provisioned it';
+    is $po->{whmcs_order_id}, $j->{whmcs_order_id}, 'with its WHMCS order id';
 };
 
 subtest 'only Activating orders are provisioned' => sub {
