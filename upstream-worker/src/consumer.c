@@ -2,6 +2,7 @@
 #include "clock.h"
 #include "clients/salesforce.h"
 #include "clients/whmcs.h"
+#include "crypto.h"
 #include "jobs/fulfill.h"
 #include "log.h"
 #include "outbound.h"
@@ -25,6 +26,7 @@ struct consumer {
     salesforce          *sf;
     whmcs               *whmcs;
     fulfill_env          env;
+    char                 lease_token[128];
     pthread_t            thread;
     int                  started;
     int                  stopping;      /* __atomic */
@@ -67,6 +69,19 @@ consumer_new(const worker_config *cfg, metrics *m, char *err, size_t err_len)
     c->env.whmcs = c->whmcs;
     c->env.http = c->http;
     c->env.metrics = m;
+    {
+        char rnd[17];
+
+        if (random_hex(rnd, 8) != 0) {
+            snprintf(err, err_len, "no randomness for a lease token");
+            consumer_free(c);
+            return NULL;
+        }
+        snprintf(c->lease_token, sizeof(c->lease_token), "%s:%ld:%s",
+                 cfg->consumer_name, (long) getpid(), rnd);
+    }
+    c->env.lease_token = c->lease_token;
+    c->env.lease_ms = cfg->claim_idle_ms;
     return c;
 }
 
@@ -114,53 +129,28 @@ dead_letter(consumer *c, const queue_entry *e, const char *order_id,
 }
 
 
-/* 0 when the entry was settled, -1 on a job store error (left pending). */
 static int
-process(consumer *c, const queue_entry *e)
+run_leased(consumer *c, const queue_entry *e, json_t *job,
+    const char *order_id, const char *type)
 {
-    json_t          *job;
-    int              failed;
-    const char      *status, *order_id, *type, *created;
+    const char      *created;
     long long        attempts, now;
     fulfill_result   res;
     char             finished[24], attempts_s[24];
     long             delay;
 
-    if (e->job_id[0] == '\0') {
-        return queue_ack(c->queue, e->entry_id);
-    }
-    job = queue_job_get(c->queue, e->job_id, &failed);
-    if (job == NULL) {
-        return failed ? -1 : queue_ack(c->queue, e->entry_id);
-    }
-    status = json_string_value(json_object_get(job, "status"));
-    order_id = json_string_value(json_object_get(job, "order_id"));
-    type = json_string_value(json_object_get(job, "type"));
-    if (order_id == NULL) {
-        order_id = "";
-    }
-    if (type == NULL) {
-        type = "unknown";
-    }
-    if (status != NULL && is_final(status)) {
-        json_decref(job);
-        return queue_ack(c->queue, e->entry_id);
-    }
     attempts = queue_job_incr_attempts(c->queue, e->job_id);
     if (attempts < 0) {
-        json_decref(job);
         return -1;
     }
     if (attempts > c->cfg->max_attempts) {
         /* a job that keeps the worker from finishing it (crash loop) */
         dead_letter(c, e, order_id, type, "the job never finished a run");
-        json_decref(job);
         return 0;
     }
     snprintf(attempts_s, sizeof(attempts_s), "%lld", attempts);
     json_object_set_new(job, "attempts", json_string(attempts_s));
     if (queue_job_set(c->queue, e->job_id, "status", "RUNNING", NULL) != 0) {
-        json_decref(job);
         return -1;
     }
 
@@ -209,11 +199,16 @@ process(consumer *c, const queue_entry *e)
         break;
     }
 
+    case FULFILL_ABANDONED:
+        log_json("warn", "job_abandoned",
+                 json_pack("{s:s,s:s,s:s}", "job_id", e->job_id, "order_id",
+                           order_id, "message", res.message));
+        return 0;
+
     case FULFILL_RETRY:
         if (attempts >= c->cfg->max_attempts) {
             dead_letter(c, e, order_id, type, res.message);
-            json_decref(job);
-            return 0;
+                return 0;
         }
         delay = backoff_delay_ms(attempts, c->cfg->retry_base_ms,
                                  c->cfg->retry_max_ms, res.retry_after_s,
@@ -222,8 +217,7 @@ process(consumer *c, const queue_entry *e)
                       "error_message", res.message, "failed_step", res.step,
                       NULL);
         if (queue_schedule_retry(c->queue, e, now + delay) != 0) {
-            json_decref(job);
-            return -1;
+                return -1;
         }
         metrics_job(c->metrics, type, "retry");
         log_json("warn", "job_retry_scheduled",
@@ -232,11 +226,56 @@ process(consumer *c, const queue_entry *e)
                            "attempt", (json_int_t) attempts, "delay_ms",
                            (json_int_t) delay, "class",
                            failure_class_name(res.cls)));
-        json_decref(job);
         return 0;
     }
-    json_decref(job);
     return queue_ack(c->queue, e->entry_id);
+}
+
+
+/*
+ * 0 when the entry was settled (or left to another run), 1 when its job is
+ * leased by another run, -1 on a job store error (the entry stays pending).
+ */
+static int
+process(consumer *c, const queue_entry *e)
+{
+    json_t      *job;
+    int          failed, rc;
+    const char  *status, *order_id, *type;
+
+    if (e->job_id[0] == '\0') {
+        return queue_ack(c->queue, e->entry_id);
+    }
+    switch (queue_lease_take(c->queue, e->job_id, c->lease_token,
+                             c->cfg->claim_idle_ms))
+    {
+    case 1:
+        break;
+    case 0:
+        /* a live run holds it (or a dead one, until its lease expires) */
+        return 1;
+    default:
+        return -1;
+    }
+    /* read under the lease: a run that just ended has written its state */
+    job = queue_job_get(c->queue, e->job_id, &failed);
+    if (job == NULL) {
+        rc = failed ? -1 : queue_ack(c->queue, e->entry_id);
+        queue_lease_release(c->queue, e->job_id, c->lease_token);
+        return rc;
+    }
+    status = json_string_value(json_object_get(job, "status"));
+    order_id = json_string_value(json_object_get(job, "order_id"));
+    type = json_string_value(json_object_get(job, "type"));
+    if (status != NULL && is_final(status)) {
+        rc = queue_ack(c->queue, e->entry_id);
+    } else {
+        rc = run_leased(c, e, job, order_id ? order_id : "",
+                        type ? type : "unknown");
+    }
+    queue_lease_release(c->queue, e->job_id, c->lease_token);
+    json_decref(job);
+    return rc;
 }
 
 
@@ -271,7 +310,13 @@ loop(void *arg)
             got = queue_read_new(c->queue, c->cfg->consumer_name, 200, &e);
         }
         if (got > 0) {
-            if (process(c, &e) != 0) {
+            switch (process(c, &e)) {
+            case 0:
+                break;
+            case 1:
+                usleep(200 * 1000);
+                break;
+            default:
                 got = -1;
             }
         }

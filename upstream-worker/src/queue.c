@@ -684,28 +684,103 @@ queue_retry_dead(queue *q, const char *job_id, long long now)
 
 
 int
-queue_claim_addorder(queue *q, const char *order_id, const char *job_id,
+queue_begin_addorder(queue *q, const char *order_id, const char *job_id,
     char holder[64])
 {
+    /* KEYS: job hash, order claim. ARGV: job id */
+    static const char lua[] =
+        "local st = redis.call('HGET', KEYS[1], 'addorder_state')\n"
+        "if st == 'sending' or st == 'done' then return {2, ''} end\n"
+        "local h = redis.call('GET', KEYS[2])\n"
+        "if h and h ~= ARGV[1] then return {0, h} end\n"
+        "redis.call('SET', KEYS[2], ARGV[1])\n"
+        "redis.call('HSET', KEYS[1], 'addorder_state', 'sending')\n"
+        "return {1, ARGV[1]}\n";
+    char        job_key[80], claim_key[64];
+    redisReply *r;
+    int         rc = -1;
+
+    if (queue_ready(q) != 0) {
+        return -1;
+    }
+    snprintf(job_key, sizeof(job_key), "wh:job:%s", job_id);
+    snprintf(claim_key, sizeof(claim_key), "wh:addorder:%s", order_id);
+    r = check(q, redisCommand(q->c, "EVAL %s 2 %s %s %s", lua, job_key,
+                              claim_key, job_id));
+    if (r == NULL) {
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        rc = (int) r->element[0]->integer;
+        snprintf(holder, 64, "%s", r->element[1]->str ? r->element[1]->str
+                                                      : "");
+    } else {
+        snprintf(q->err, sizeof(q->err), "redis: unexpected reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+
+static int
+lease_eval(queue *q, const char *lua, const char *job_id, const char *token,
+    long ms)
+{
+    char        key[80], ttl[24];
     redisReply *r;
     int         rc;
 
     if (queue_ready(q) != 0) {
         return -1;
     }
-    r = check(q, redisCommand(q->c, "SET wh:addorder:%s %s NX GET",
-                              order_id, job_id));
+    snprintf(key, sizeof(key), "wh:lease:%s", job_id);
+    snprintf(ttl, sizeof(ttl), "%ld", ms);
+    r = check(q, redisCommand(q->c, "EVAL %s 1 %s %s %s", lua, key, token,
+                              ttl));
     if (r == NULL) {
         return -1;
     }
-    if (r->type == REDIS_REPLY_STRING) {
-        snprintf(holder, 64, "%s", r->str);
-        rc = strcmp(r->str, job_id) == 0 ? 1 : 0;
-    } else {
-        rc = 1;
-    }
+    rc = (int) r->integer;
     freeReplyObject(r);
     return rc;
+}
+
+
+int
+queue_lease_take(queue *q, const char *job_id, const char *token, long ms)
+{
+    static const char lua[] =
+        "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+        "  return 1 end\n"
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+        "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
+        "return 0\n";
+
+    return lease_eval(q, lua, job_id, token, ms);
+}
+
+
+int
+queue_lease_renew(queue *q, const char *job_id, const char *token, long ms)
+{
+    static const char lua[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+        "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
+        "return 0\n";
+
+    return lease_eval(q, lua, job_id, token, ms);
+}
+
+
+void
+queue_lease_release(queue *q, const char *job_id, const char *token)
+{
+    static const char lua[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+        "  return redis.call('DEL', KEYS[1]) end\n"
+        "return 0\n";
+
+    (void) lease_eval(q, lua, job_id, token, 1);
 }
 
 

@@ -83,11 +83,21 @@ int queue_dead_letter(queue *q, const queue_entry *e, const char *reason);
 int queue_retry_dead(queue *q, const char *job_id, long long now_ms);
 
 /*
- * Claims the right to send AddOrder for an order: 1 claimed, 0 someone
- * (holder) already did, -1 error.
+ * Before AddOrder, atomically: refuses when the job's addorder_state is
+ * already "sending" or "done" (2: another run of the job got there), or when another job holds the order's claim
+ * (0, holder set); else claims the order and sets addorder_state =
+ * "sending" (1). -1 on error.
  */
-int queue_claim_addorder(queue *q, const char *order_id, const char *job_id,
+int queue_begin_addorder(queue *q, const char *order_id, const char *job_id,
     char holder[64]);
+
+/* A lease on running a job, so that a reclaimed entry is not run twice at
+ * once. take: 1 taken, 0 held by another; renew: 1 still ours, 0 lost. */
+int queue_lease_take(queue *q, const char *job_id, const char *token,
+    long ms);
+int queue_lease_renew(queue *q, const char *job_id, const char *token,
+    long ms);
+void queue_lease_release(queue *q, const char *job_id, const char *token);
 
 /* Gives the claim back (only when job_id holds it). */
 int queue_release_addorder(queue *q, const char *order_id, const char *job_id);

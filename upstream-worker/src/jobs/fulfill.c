@@ -395,10 +395,18 @@ step_whmcs_create(run *r)
         return stop(r, FULFILL_FAILED, FAIL_VALIDATION, "VALIDATION_FAILED",
                     "The journaled mapping is unreadable");
     }
-    claim = queue_claim_addorder(r->env->queue, r->order_id, r->job_id, holder);
+    claim = queue_begin_addorder(r->env->queue, r->order_id, r->job_id,
+                                 holder);
     if (claim < 0) {
         json_decref(items);
         return stop_redis(r);
+    }
+    if (claim == 2) {
+        /* another run of this job got this far since ours started */
+        json_decref(items);
+        return stop(r, FULFILL_NEEDS_REVIEW, FAIL_NONE, "ADDORDER_UNCERTAIN",
+                    "Another run of this job already sent AddOrder; check "
+                    "WHMCS client %s's orders before retrying", client);
     }
     if (claim == 0) {
         json_decref(items);
@@ -406,6 +414,8 @@ step_whmcs_create(run *r)
                     "Job %s already sent AddOrder for this Salesforce order",
                     holder);
     }
+    /* journaled (by the claim): a crash from here on must not resend */
+    json_object_set_new(r->job, "addorder_state", json_string("sending"));
 
     params[n++] = "clientid";
     params[n++] = client;
@@ -431,11 +441,6 @@ step_whmcs_create(run *r)
     }
     params[n] = NULL;
 
-    /* journaled before sending: a crash from here on must not resend */
-    if (remember(r, "addorder_state", "sending") != 0) {
-        json_decref(items);
-        return stop_redis(r);
-    }
     o = whmcs_call(r->env->whmcs, "AddOrder", params, &res);
     json_decref(items);
 
@@ -607,6 +612,21 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
                  "resuming after the last journaled step");
     }
     for (i = first < 0 ? 0 : first; i < FULFILL_STEPS; i++) {
+        int lease = queue_lease_renew(env->queue, job_id, env->lease_token,
+                                      env->lease_ms);
+
+        if (lease <= 0) {
+            if (lease == 0) {
+                out->status = FULFILL_ABANDONED;
+                snprintf(out->message, sizeof(out->message),
+                         "lease lost before %s", step_names[i]);
+            } else {
+                stop_redis(&r);
+            }
+            log_step(&r.log, step_names[i], lease == 0 ? "abandoned" : "retry",
+                     -1, out->message);
+            break;
+        }
         t0 = clock_now_ms();
         snprintf(out->step, sizeof(out->step), "%s", step_names[i]);
         if (steps[i](&r) != STEP_OK) {

@@ -23,6 +23,8 @@ typedef struct {
     whmcs               *whmcs;
     outbound            *http;
     metrics             *metrics;
+    const char          *lease_token;   /* renewed before every step */
+    long                 lease_ms;
 } fulfill_env;
 
 typedef enum {
@@ -30,7 +32,8 @@ typedef enum {
     FULFILL_FAILED,
     FULFILL_SKIPPED,
     FULFILL_RETRY,
-    FULFILL_NEEDS_REVIEW
+    FULFILL_NEEDS_REVIEW,
+    FULFILL_ABANDONED       /* the lease was lost: another run owns the job */
 } fulfill_status;
 
 typedef struct {

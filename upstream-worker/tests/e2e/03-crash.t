@@ -13,7 +13,7 @@ use WorkerStack;
 my $s = WorkerStack->new(worker_env => { HTTP_TIMEOUT_MS => 6000 })->start_all;
 my @FINAL = qw(SUCCEEDED FAILED SKIPPED NEEDS_REVIEW DEAD);
 $s->seed_whmcs(clients => [ map { { id => $_, paymethods => [ { gateway_name => 'stripe' } ] } }
-                            21, 22, 23, 24 ]);
+                            21 .. 26 ]);
 
 sub add_orders { my ($client) = @_;
     scalar grep { $_->{params}{clientid} == $client } $s->calls('whmcs', 'AddOrder') }
@@ -107,6 +107,41 @@ subtest 'Redis down at intake: 503, and nothing acknowledged is lost' => sub {
     is $jb->{status}, 'SUCCEEDED', 'B provisioned';
     is add_orders(23), 1, 'one AddOrder for A';
     is add_orders(24), 1, 'one AddOrder for B';
+};
+
+subtest 'two workers: a slow run is reclaimed, AddOrder still once' => sub {
+    $s->start_second_worker;
+    my $o = $s->order(Id => '801000000000025AAA', Account => { WHMCS_Client_ID__c => 25 });
+    $s->seed_sf($o);
+    # longer than the 1 s lease: the other worker takes the job over
+    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'delay', delay_ms => 2500);
+    my ($st, $b) = $s->fulfill('two-1', order => $o->{Id});
+    my $j = $s->wait_job($b->{job_id}, 20, 'SUCCEEDED', 'FAILED', 'NEEDS_REVIEW', 'DEAD');
+    is $j->{status}, 'SUCCEEDED', 'succeeded';
+    ok WorkerStack::wait_until('the slow run gives up', 10, sub {
+        ($s->log_text('worker') . $s->log_text('worker2'))
+            =~ /"event":"job_abandoned","job_id":"$b->{job_id}"/ }),
+        'the run that lost its lease stopped';
+    is add_orders(25), 1, 'one AddOrder';
+    is $s->sf_order($o->{Id})->{Provisioning_Status__c}, 'Provisioned', 'Provisioned';
+};
+
+subtest 'two workers: reclaimed before AddOrder, AddOrder still once' => sub {
+    my $o = $s->order(Id => '801000000000026AAA', Account => { WHMCS_Client_ID__c => 26 });
+    $s->seed_sf($o);
+    $s->fail_next('whmcs', action => 'GetPayMethods', mode => 'delay', delay_ms => 2500);
+    my ($st, $b) = $s->fulfill('two-2', order => $o->{Id});
+    my $j = $s->wait_job($b->{job_id}, 20, 'SUCCEEDED', 'FAILED', 'NEEDS_REVIEW', 'DEAD');
+    is $j->{status}, 'SUCCEEDED', 'succeeded';
+    ok WorkerStack::wait_until('the slow run gives up', 10, sub {
+        ($s->log_text('worker') . $s->log_text('worker2'))
+            =~ /"event":"job_abandoned","job_id":"$b->{job_id}"/ }),
+        'the run that lost its lease stopped before AddOrder';
+    sleep 0.5;
+    is add_orders(26), 1, 'one AddOrder';
+    is $s->redis_cmd('HGET', "wh:job:$b->{job_id}", 'status'), 'SUCCEEDED',
+        'the abandoned run did not touch the state';
+    $s->stop('worker2');
 };
 
 $s->shutdown;

@@ -127,7 +127,7 @@ sub DESTROY { $_[0]->shutdown }
 
 sub shutdown {
     my ($self) = @_;
-    for my $name (qw(nginx worker sf whmcs redis)) {
+    for my $name (qw(nginx worker worker2 sf whmcs redis)) {
         $self->stop($name) if $self->{pids}{$name};
     }
     for my $name (keys %{ $self->{pids} || {} }) {
@@ -255,6 +255,18 @@ sub start_worker {
 }
 
 sub worker_url { "http://127.0.0.1:$_[0]{worker_port}" }
+
+# Another worker process on the same Redis (its own port and consumer name).
+sub start_second_worker {
+    my ($self, %extra) = @_;
+    my $port = free_port();
+    my $env = $self->worker_env(WORKER_LISTEN => "127.0.0.1:$port",
+                                WORKER_CONSUMER => 'e2e-second', %extra);
+    $self->spawn('worker2', $env, $WORKER);
+    wait_until('worker2', 10, sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1);
+    }) or die "second worker did not start:\n" . $self->log_text('worker2');
+}
 
 sub start_all {
     my ($self, %worker_env) = @_;
