@@ -41,14 +41,19 @@ sub new {
 sub port { $_[0]{port} }
 sub pid { $_[0]{pid} }
 
-sub start {
+sub _cmd {
     my ($self) = @_;
-    my @cmd = ('redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
+    return ('redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
                '--save', '', '--appendonly', 'no', '--dir', $self->{dir},
                '--daemonize', 'no', '--loglevel', 'warning',
                '--logfile', "$self->{dir}/redis.log",
                ($self->{password} ? ('--requirepass', $self->{password}) : ()),
                @{ $self->{args} });
+}
+
+sub start {
+    my ($self) = @_;
+    my @cmd = $self->_cmd;
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
@@ -75,6 +80,20 @@ sub stop {
 }
 
 sub restart { my ($self) = @_; $self->stop; $self->start }
+
+# start again after $delay seconds, without waiting: the forked child
+# sleeps and then becomes the redis-server, so its PID is known at once
+sub start_later {
+    my ($self, $delay) = @_;
+    my @cmd = $self->_cmd;
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        sleep $delay;
+        exec @cmd or POSIX::_exit(127);
+    }
+    $self->{pid} = $pid;
+}
 sub pause { kill 'STOP', $_[0]{pid} }
 sub resume { kill 'CONT', $_[0]{pid} }
 
@@ -100,6 +119,26 @@ sub command_in {
     $reply = _read($s);
     close $s;
     return $reply;
+}
+
+# Polls an nginx's "webhook_status" at /status?probe=redis until it says
+# $want ("up", "down", "degraded"); dies after $limit seconds.
+sub wait_probe {
+    my ($port, $want, $limit) = @_;
+    my $deadline = time + ($limit || 5);
+    my $got = '';
+    while (time < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port);
+        if ($s) {
+            print $s "GET /status?probe=redis HTTP/1.0\r\nHost: localhost\r\n\r\n";
+            local $/;
+            my $r = <$s> // '';
+            ($got) = $r =~ /"redis":"(\w+)"/;
+            return if defined $got && $got eq $want;
+        }
+        sleep 0.05;
+    }
+    die "redis probe stayed '" . ($got // '') . "', wanted '$want'";
 }
 
 sub _encode {

@@ -1,0 +1,131 @@
+package EdgeNginx;
+
+# An nginx of a test's own (beside Test::Nginx's): the packaged binary with
+# our module, a given http{} body, a free loopback port; stopped by its PID
+# when the test file ends. For "a second edge" and for timing tests.
+
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use Time::HiRes qw(sleep time);
+
+my @started;
+my $owner = $$;
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp')
+        or die "free_port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# new(http => sub { my ($port, $dir) = @_; "...http body..." }, workers => N)
+sub new {
+    my ($class, %o) = @_;
+    my $self = bless {
+        port => $o{port} || free_port(),
+        dir => tempdir("webhook-edge-XXXXXX", TMPDIR => 1, CLEANUP => 1),
+        workers => $o{workers} || 2,
+        log_level => $o{log_level} || 'info',
+    }, $class;
+    mkdir "$self->{dir}/logs";
+
+    my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $modules = join "", map { "load_module $_;\n" }
+                           split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+    my $http = $o{http}->($self->{port}, $self->{dir});
+
+    open my $fh, '>', "$self->{dir}/nginx.conf" or die $!;
+    print $fh <<"CONF";
+${modules}daemon on;
+master_process on;
+worker_processes $self->{workers};
+error_log $self->{dir}/logs/error.log $self->{log_level};
+pid $self->{dir}/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $self->{dir}/body;
+    proxy_temp_path $self->{dir}/proxy;
+$http
+}
+CONF
+    close $fh;
+
+    system("$nginx -p $self->{dir}/ -c $self->{dir}/nginx.conf "
+           . "-e $self->{dir}/logs/error.log") == 0
+        or die "nginx did not start: " . $self->error_log;
+
+    my $deadline = time + 5;
+    until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                 PeerPort => $self->{port})) {
+        die "nginx is not listening on $self->{port}" if time > $deadline;
+        sleep 0.02;
+    }
+
+    push @started, $self;
+    return $self;
+}
+
+sub port { $_[0]{port} }
+sub dir { $_[0]{dir} }
+
+sub pid {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/nginx.pid" or return;
+    my $pid = <$fh>;
+    chomp $pid if defined $pid;
+    return $pid;
+}
+
+sub error_log {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/logs/error.log" or return "";
+    local $/;
+    return <$fh>;
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = $self->pid or return;
+    kill 'QUIT', $pid;
+    for (1 .. 100) { last unless kill 0, $pid; sleep 0.05 }
+    kill 'KILL', $pid if kill 0, $pid;
+    unlink "$self->{dir}/nginx.pid";
+}
+
+# request($method, $uri, $body, $headers) -> ($status, $body, $seconds)
+sub request {
+    my ($self, $method, $uri, $body, $headers, $timeout) = @_;
+    $body //= "";
+    $headers //= "";
+    (my $h = $headers) =~ s/\r?\n/\r\n/g;
+    my $t0 = time;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port},
+                                  Timeout => $timeout || 5)
+        or return (0, "connect: $!", time - $t0);
+    print $s "$method $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+             . $h . "Content-Length: " . length($body) . "\r\n\r\n" . $body;
+    my $resp = "";
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm($timeout || 5);
+    eval { local $/; $resp = <$s> // ""; };
+    alarm 0;
+    my $took = time - $t0;
+    my ($status) = $resp =~ m{^HTTP/1\.\d (\d+)};
+    my ($content) = $resp =~ /\r\n\r\n(.*)$/s;
+    return ($status || 0, $content // "", $took);
+}
+
+END {
+    if ($$ == $owner) {
+        $_->stop for @started;
+    }
+}
+
+1;
