@@ -159,6 +159,18 @@ take_string(config_getenv_fn get, const char *name, int required,
 }
 
 
+/* "https://x/" and "https://x" name the same base: paths are appended */
+static void
+trim_slashes(char *url)
+{
+    size_t n = strlen(url);
+
+    while (n > 0 && url[n - 1] == '/') {
+        url[--n] = '\0';
+    }
+}
+
+
 static int
 take_long(config_getenv_fn get, const char *name, long def, long min,
     long max, long *out, char *err, size_t err_len)
@@ -200,6 +212,7 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
     }
 
     REQUIRED("SF_LOGIN_URL", sf_login_url);
+    trim_slashes(cfg->sf_login_url);
     if (!http_url_valid(cfg->sf_login_url)) {
         fail(err, err_len, "SF_LOGIN_URL", "is malformed: want an http(s) URL");
         goto failed;
@@ -218,6 +231,7 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
         goto failed;
     }
     REQUIRED("WHMCS_API_URL", whmcs_api_url);
+    trim_slashes(cfg->whmcs_api_url);
     if (!http_url_valid(cfg->whmcs_api_url)) {
         fail(err, err_len, "WHMCS_API_URL", "is malformed: want an http(s) URL");
         goto failed;

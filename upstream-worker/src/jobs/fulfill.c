@@ -368,18 +368,77 @@ step_payment_method(run *r)
 }
 
 
+/* AddOrder's form fields as a NULL-terminated name, value list; every
+ * string is malloc'd (free with free_params). NULL when out of memory. */
+static char **
+addorder_params(json_t *items, const char *client, const char *gateway)
+{
+    size_t   n = 0, i, cap = 4 + 6 * json_array_size(items) + 1;
+    char   **p = calloc(cap, sizeof(char *));
+    json_t  *item;
+    char     buf[64];
+    int      bad = 0;
+
+    if (p == NULL) {
+        return NULL;
+    }
+#define ADD(s) do { if ((p[n++] = strdup(s)) == NULL) bad = 1; } while (0)
+    ADD("clientid");
+    ADD(client);
+    ADD("paymentmethod");
+    ADD(gateway);
+    json_array_foreach(items, i, item) {
+        const char *cycle = json_string_value(json_object_get(item,
+                                                              "billingcycle"));
+
+        snprintf(buf, sizeof(buf), "pid[%zu]", i);
+        ADD(buf);
+        snprintf(buf, sizeof(buf), "%lld",
+                 (long long) json_integer_value(json_object_get(item, "pid")));
+        ADD(buf);
+        snprintf(buf, sizeof(buf), "billingcycle[%zu]", i);
+        ADD(buf);
+        ADD(cycle ? cycle : "");
+        snprintf(buf, sizeof(buf), "qty[%zu]", i);
+        ADD(buf);
+        snprintf(buf, sizeof(buf), "%lld",
+                 (long long) json_integer_value(json_object_get(item, "qty")));
+        ADD(buf);
+    }
+#undef ADD
+    if (bad) {
+        for (i = 0; i < n; i++) {
+            free(p[i]);
+        }
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+
+static void
+free_params(char **p)
+{
+    size_t i;
+
+    for (i = 0; p != NULL && p[i] != NULL; i++) {
+        free(p[i]);
+    }
+    free(p);
+}
+
+
 static int
 step_whmcs_create(run *r)
 {
     call_outcome  o;
-    json_t       *items, *item, *res;
-    const char   *params[3 * 2 * 50 + 6];
-    char          names[50][3][24], values[50][2][24], holder[64] = "";
+    json_t       *items, *res;
+    char        **params, holder[64] = "";
     const char   *state = job_str(r, "addorder_state");
     const char   *client = job_str(r, "whmcs_client_id");
     const char   *gateway = job_str(r, "paymethod");
     const char   *text = job_str(r, "items_json");
-    size_t        i, n = 0;
     int           claim;
     char          order_id[32];
 
@@ -395,21 +454,27 @@ step_whmcs_create(run *r)
         return stop(r, FULFILL_FAILED, FAIL_VALIDATION, "VALIDATION_FAILED",
                     "The journaled mapping is unreadable");
     }
+    params = addorder_params(items, client, gateway);
+    json_decref(items);
+    if (params == NULL) {
+        return stop(r, FULFILL_RETRY, FAIL_TRANSPORT, "TRANSIENT_FAILURE",
+                    "out of memory");
+    }
     claim = queue_begin_addorder(r->env->queue, r->order_id, r->job_id,
                                  holder);
     if (claim < 0) {
-        json_decref(items);
+        free_params(params);
         return stop_redis(r);
     }
     if (claim == 2) {
         /* another run of this job got this far since ours started */
-        json_decref(items);
+        free_params(params);
         return stop(r, FULFILL_NEEDS_REVIEW, FAIL_NONE, "ADDORDER_UNCERTAIN",
                     "Another run of this job already sent AddOrder; check "
                     "WHMCS client %s's orders before retrying", client);
     }
     if (claim == 0) {
-        json_decref(items);
+        free_params(params);
         return stop(r, FULFILL_NEEDS_REVIEW, FAIL_NONE, "ADDORDER_ALREADY_SENT",
                     "Job %s already sent AddOrder for this Salesforce order",
                     holder);
@@ -417,32 +482,9 @@ step_whmcs_create(run *r)
     /* journaled (by the claim): a crash from here on must not resend */
     json_object_set_new(r->job, "addorder_state", json_string("sending"));
 
-    params[n++] = "clientid";
-    params[n++] = client;
-    params[n++] = "paymentmethod";
-    params[n++] = gateway;
-    json_array_foreach(items, i, item) {
-        if (i >= 50) {
-            break;
-        }
-        snprintf(names[i][0], sizeof(names[i][0]), "pid[%zu]", i);
-        snprintf(names[i][1], sizeof(names[i][1]), "billingcycle[%zu]", i);
-        snprintf(names[i][2], sizeof(names[i][2]), "qty[%zu]", i);
-        snprintf(values[i][0], sizeof(values[i][0]), "%lld",
-                 (long long) json_integer_value(json_object_get(item, "pid")));
-        snprintf(values[i][1], sizeof(values[i][1]), "%lld",
-                 (long long) json_integer_value(json_object_get(item, "qty")));
-        params[n++] = names[i][0];
-        params[n++] = values[i][0];
-        params[n++] = names[i][1];
-        params[n++] = json_string_value(json_object_get(item, "billingcycle"));
-        params[n++] = names[i][2];
-        params[n++] = values[i][1];
-    }
-    params[n] = NULL;
-
-    o = whmcs_call(r->env->whmcs, "AddOrder", params, &res);
-    json_decref(items);
+    o = whmcs_call(r->env->whmcs, "AddOrder", (const char *const *) params,
+                   &res);
+    free_params(params);
 
     if (o.cls == FAIL_NONE) {
         json_t *services = json_object_get(res, "serviceids");

@@ -247,6 +247,21 @@ subtest 'WHMCS refuses AddOrder -> Failed WHMCS_ORDER_REJECTED, no retry' => sub
     is $j->{attempts}, 1, 'not retried';
 };
 
+subtest 'an order with 60 items is sent whole' => sub {
+    my @items = map { { Id => sprintf('8020000000%05dAAA', 500 + $_), Quantity => 1,
+                        Product2 => { Name => "Seat $_", WH_Product_ID__c => 101,
+                                      Billing_Cycle__c => 'Monthly' } } } 0 .. 59;
+    my $o = $s->order(Id => new_order_id(), items => \@items);
+    $s->seed_sf($o);
+    my $j = run_job($o, 'many-1');
+    is $j->{status}, 'SUCCEEDED', 'succeeded';
+    my ($add) = grep { $_->{outcome} eq 'ok' && exists $_->{params}{'pid[59]'} }
+                $s->calls('whmcs', 'AddOrder');
+    ok $add, 'AddOrder carried pid[59]';
+    ok !exists $add->{params}{'pid[60]'}, 'and no more';
+    is scalar(split /,/, $s->sf_order($o->{Id})->{WHMCS_Service_IDs__c}), 60, '60 services';
+};
+
 subtest 'a key Salesforce does not know: auth failures, retried, then dead' => sub {
     $s->stop('worker');
     my $other = $s->dir . '/other-key.pem';

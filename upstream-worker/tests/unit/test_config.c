@@ -87,6 +87,13 @@ test_complete(void **state)
     assert_int_equal(cfg.max_attempts, 5);
     assert_string_equal(cfg.sf_api_version, "60.0");
     config_free(&cfg);
+
+    env_set("SF_LOGIN_URL", "https://login.salesforce.com/");
+    env_set("WHMCS_API_URL", "https://billing.example//");
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), 0);
+    assert_string_equal(cfg.sf_login_url, "https://login.salesforce.com");
+    assert_string_equal(cfg.whmcs_api_url, "https://billing.example");
+    config_free(&cfg);
 }
 
 
