@@ -21,10 +21,10 @@ main(void)
     worker_config  cfg;
     char           err[512];
     metrics       *m;
-    http_server   *http;
-    consumer      *jobs;
+    http_server   *http = NULL;
+    consumer      *jobs = NULL;
     sigset_t       sigs;
-    int            sig = 0;
+    int            sig = 0, rc;
 
     if (config_load(&cfg, getenv, err, sizeof(err)) != 0) {
         log_json("error", "config_invalid",
@@ -41,24 +41,25 @@ main(void)
 
     m = metrics_new();
     if (m == NULL) {
+        config_free(&cfg);
         return 1;
     }
     jobs = consumer_new(&cfg, m, err, sizeof(err));
     if (jobs == NULL) {
         log_json("error", "config_invalid", json_pack("{s:s}", "message", err));
-        return 2;
+        rc = 2;
+        goto done;
     }
     http = http_start(&cfg, m, err, sizeof(err));
     if (http == NULL) {
         log_json("error", "start_failed", json_pack("{s:s}", "message", err));
-        consumer_free(jobs);
-        return 1;
+        rc = 1;
+        goto done;
     }
     if (consumer_start(jobs) != 0) {
         log_msg("error", "start_failed", "cannot start the job thread");
-        http_stop(http);
-        consumer_free(jobs);
-        return 1;
+        rc = 1;
+        goto done;
     }
     log_json("info", "worker_started",
              json_pack("{s:s,s:s,s:s,s:s}", "listen",
@@ -70,12 +71,19 @@ main(void)
 
     sigwait(&sigs, &sig);
     log_msg("info", "worker_stopping", "signal %d", sig);
+    rc = 0;
+
+done:
     http_stop(http);
-    consumer_stop(jobs);
-    consumer_free(jobs);
+    if (jobs != NULL) {
+        consumer_stop(jobs);
+        consumer_free(jobs);
+    }
     metrics_free(m);
     config_free(&cfg);
     curl_global_cleanup();
-    log_msg("info", "worker_stopped", "bye");
-    return 0;
+    if (rc == 0) {
+        log_msg("info", "worker_stopped", "bye");
+    }
+    return rc;
 }
