@@ -38,6 +38,13 @@ sub new {
     return $self;
 }
 
+# the server must not hold the test's output pipes (prove waits on them)
+sub _detach {
+    open STDIN, '<', '/dev/null';
+    open STDOUT, '>', '/dev/null';
+    open STDERR, '>', '/dev/null';
+}
+
 sub port { $_[0]{port} }
 sub pid { $_[0]{pid} }
 
@@ -57,6 +64,7 @@ sub start {
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
+        _detach();
         exec @cmd or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
@@ -89,6 +97,7 @@ sub start_later {
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
+        _detach();
         sleep $delay;
         exec @cmd or POSIX::_exit(127);
     }

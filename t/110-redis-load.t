@@ -1,0 +1,156 @@
+# A bounded load run (wrk on loopback, unique signed requests, each sent
+# twice) during which Redis is killed and restarted: no replay reaches the
+# upstream, and no status appears but the chosen policy's.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use RedisServer;
+use Digest::SHA qw(hmac_sha256_hex);
+use File::Temp qw(tempdir);
+use Time::HiRes qw(sleep);
+use POSIX ();
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my $seconds = $ENV{WEBHOOK_LOAD_SECONDS} || 6;
+# enough unique deliveries that the run never wraps around to old ones
+my $unique = $ENV{WEBHOOK_LOAD_UNIQUE} || 120_000;
+
+plan skip_all => 'wrk is not installed' unless `which wrk` =~ /wrk/;
+
+my $redis = RedisServer->new;
+
+sub run_policy {
+    my ($policy, $allowed) = @_;
+
+    my $dir = tempdir("webhook-load-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+    mkdir "$dir/logs";
+    my $port = RedisServer::free_port();
+
+    # unique bodies, signed here; wrk only replays them
+    open my $rq, '>', "$dir/requests" or die $!;
+    for my $i (1 .. $unique) {
+        my $body = qq({"id":"evt_load_${policy}_$i","type":"charge.succeeded"});
+        print $rq hmac_sha256_hex($body, "s"), " $body\n";
+    }
+    close $rq;
+
+    open my $fh, '>', "$dir/nginx.conf" or die $!;
+    print $fh "load_module $_;\n" for @modules;
+    print $fh <<"CONF";
+daemon on;
+master_process on;
+worker_processes 2;
+error_log $dir/logs/error.log notice;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    log_format taken '\$http_x_body_sha256';
+    webhook_zone webhook:16m;
+    webhook_redis 127.0.0.1:@{[ $redis->port ]} timeout=100ms connect_timeout=200ms;
+    upstream self { server 127.0.0.1:$port; keepalive 32; }
+    server {
+        listen 127.0.0.1:$port;
+        location /hook {
+            webhook_verify github; webhook_secret s;
+            webhook_replay redis; webhook_redis_down $policy;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Body-Sha256 \$webhook_body_sha256;
+            proxy_pass http://self/taken;
+        }
+        location = /taken {
+            access_log $dir/logs/taken.log taken;
+            return 200 "taken\\n";
+        }
+    }
+}
+CONF
+    close $fh;
+
+    system("$nginx -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log") == 0
+        or die "nginx did not start";
+    sleep 0.5;
+
+    # Redis goes away a third of the way in and comes back at two thirds
+    my $wrk = fork();
+    die "fork: $!" unless defined $wrk;
+    if ($wrk == 0) {
+        exec "sh", "-c", "WEBHOOK_REQUESTS=$dir/requests WEBHOOK_THREADS=2 exec wrk -t2 -c16 "
+                         . "-d${seconds}s --timeout 2s -s t/load/signed.lua "
+                         . "http://127.0.0.1:$port/ > $dir/wrk.out 2>&1";
+        POSIX::_exit(127);
+    }
+    sleep $seconds / 3;
+    $redis->stop;
+    sleep $seconds / 3;
+    $redis->start;
+    waitpid $wrk, 0;
+    my $out = do { local $/; open my $o, '<', "$dir/wrk.out"; <$o> // '' };
+
+    open my $pidf, '<', "$dir/nginx.pid" or die $!;
+    my $pid = <$pidf>; chomp $pid;
+    kill 'QUIT', $pid;
+    for (1 .. 50) { last unless kill 0, $pid; sleep 0.1 }
+
+    my %status = $out =~ /^status (\d+) (\d+)$/mg;
+    my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    my $total = 0; $total += $_ for values %status;
+    diag sprintf("%s: %d requests, %.0f req/s, statuses %s", $policy, $total,
+                 $rps || 0, join(", ", map { "$_=$status{$_}" } sort keys %status));
+
+    ok $total > 1000, "$policy: the load ran ($total responses)";
+    my @unexpected = grep { !$allowed->{$_} } keys %status;
+    is_deeply \@unexpected, [], "$policy: only the policy's statuses"
+        or diag $out;
+    like $out, qr/Socket errors: connect 0, read 0, write 0, timeout 0|^(?!.*Socket errors)/s,
+         "$policy: no socket errors";
+
+    open my $log, '<', "$dir/logs/taken.log" or die "no taken.log: $!";
+    my (%seen, $dups, $taken);
+    while (my $line = <$log>) {
+        chomp $line;
+        $taken++;
+        $dups++ if $seen{$line}++;
+    }
+    ok $taken, "$policy: the upstream took requests ($taken)";
+    is $dups || 0, 0, "$policy: no replay reached the upstream";
+
+    open my $err, '<', "$dir/logs/error.log" or die $!;
+    my @log = <$err>;
+    my @bad = grep { /\[(?:alert|crit|emerg)\]|exited on signal/ } @log;
+    is_deeply \@bad, [], "$policy: no alert, crash or core in the error log"
+        or diag join "", @bad[0 .. ($#bad < 4 ? $#bad : 4)];
+
+    my %reasons;
+    for my $line (@log) {
+        $reasons{$1}++ if $line =~ /webhook rejected: (\w+)/;
+    }
+    diag "$policy: rejections by reason: "
+         . join(", ", map { "$_=$reasons{$_}" } sort keys %reasons);
+
+    # the outage really happened under load, and the module came back
+    my $degraded = grep { /webhook: redis unavailable/ } @log;
+    ok $degraded > 0, "$policy: requests met the Redis outage ($degraded)";
+    ok((grep { /webhook redis .*: up \(was (?:down|connecting)\)/ } @log),
+       "$policy: reconnected after Redis came back");
+    if ($policy eq 'reject') {
+        ok(($status{503} || 0) > 0, "reject: 503s during the outage");
+    }
+    ok $status{200} < $unique, "$policy: the run did not wrap around";
+
+    # every delivery is sent twice: one copy may pass, never both
+    my $pairs = int($total / 2);
+    ok(($status{200} || 0) <= $pairs + 1,
+       "$policy: at most one copy of each delivery passed");
+}
+
+run_policy("local", { 200 => 1, 401 => 1 });
+run_policy("reject", { 200 => 1, 401 => 1, 503 => 1 });
+
+done_testing();
