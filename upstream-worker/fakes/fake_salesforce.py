@@ -4,8 +4,14 @@ the RS256 signature against --public-key and iss/sub/aud/exp), SOQL query on
 Order with nested OrderItems, PATCH sobjects/Order/{id} -> 204, Salesforce's
 error arrays (401 INVALID_SESSION_ID ...).
 
+CometD (Streaming API, long polling) on POST /cometd/{version}: handshake
+with a BAYEUX_BROWSER cookie, subscribe with ext.replay (-1, -2 or a
+replayId), connect held up to --cometd-hold-ms; "403::Unknown client" for a
+client it does not know.
+
 Test control: GET /__ledger, POST /__fail, /__reset, /__seed,
-/__expire_tokens, GET /__orders/{id}."""
+/__expire_tokens, GET /__orders/{id}, POST /__publish {channel, payload
+[, uuid]}, POST /__drop_clients."""
 
 import argparse
 import base64
@@ -13,6 +19,8 @@ import copy
 import json
 import re
 import secrets
+import threading
+import uuid
 import time
 from urllib.parse import parse_qs
 
@@ -40,18 +48,25 @@ def sf_error(code, message, fields=None):
 
 
 class FakeSalesforce(fakelib.FakeApp):
-    def __init__(self, public_key, client_id, username, audience, base_url):
+    def __init__(self, public_key, client_id, username, audience, base_url,
+                 hold_ms=1000, auto_orders=False):
         self.public_key = public_key
         self.client_id = client_id
         self.username = username
         self.audience = audience
         self.base_url = base_url
+        self.hold_ms = hold_ms
+        self.auto_orders = auto_orders
+        self.replay_base = int(time.time() * 1000)
         super().__init__()
+        self.published = threading.Condition(self.lock)
 
     def reset(self):
         with self.lock:
             self.orders = {}
             self.tokens = set()
+            self.bayeux_clients = {}    # clientId -> {cookie, subs}
+            self.events = {}            # channel -> [event message]
 
     def seed(self, data):
         with self.lock:
@@ -59,6 +74,22 @@ class FakeSalesforce(fakelib.FakeApp):
                 order = copy.deepcopy(order)
                 order.setdefault("history", [])
                 self.orders[order["Id"]] = order
+
+    def _order(self, order_id):
+        """The stored order; with --auto-orders an unknown id becomes a copy
+        of the first seeded order (demo stacks: every sample a new order).
+        Call with the lock held."""
+        order = self.orders.get(order_id)
+        if order is None and self.auto_orders and self.orders:
+            order = copy.deepcopy(next(iter(self.orders.values())))
+            order.update(Id=order_id, history=[],
+                         Provisioning_Status__c="Activating")
+            for k in ("WHMCS_Order_ID__c", "WHMCS_Service_IDs__c",
+                      "Provisioning_Error_Code__c",
+                      "Provisioning_Error_Message__c"):
+                order.pop(k, None)
+            self.orders[order_id] = order
+        return order
 
     def state_view(self):
         with self.lock:
@@ -68,6 +99,28 @@ class FakeSalesforce(fakelib.FakeApp):
                                          and c.get("outcome") == "ok")}
 
     def control(self, method, path, body):
+        if path == "/__publish" and method == "POST":
+            req = json.loads(body or b"{}")
+            with self.lock:
+                events = self.events.setdefault(req["channel"], [])
+                # replayIds only grow, across restarts of the fake too
+                replay = max(self.replay_base, events[-1]["data"]["event"][
+                    "replayId"] if events else 0) + 1
+                event = {"channel": req["channel"], "data": {
+                    "schema": "fake-schema-1",
+                    "payload": dict(req.get("payload") or {},
+                                    CreatedDate="2026-01-01T00:00:00Z"),
+                    "event": {"replayId": replay,
+                              "EventUuid": req.get("uuid") or
+                              str(uuid.uuid4())}}}
+                events.append(event)
+                self.published.notify_all()
+            return 200, {}, event["data"]["event"]
+        if path == "/__drop_clients" and method == "POST":
+            with self.lock:
+                self.bayeux_clients = {}
+                self.published.notify_all()   # held connects answer now
+            return 204, {}, b""
         if path == "/__expire_tokens" and method == "POST":
             with self.lock:
                 self.tokens.clear()
@@ -93,6 +146,12 @@ class FakeSalesforce(fakelib.FakeApp):
             return "query"
         if re.fullmatch(r"/services/data/v\d+\.\d/sobjects/Order/\w+", path):
             return "update"
+        if re.fullmatch(r"/cometd/\d+\.\d", path):
+            try:
+                channel = json.loads(body)[0]["channel"]
+            except (ValueError, LookupError, TypeError):
+                return "cometd"
+            return "cometd_" + channel.rsplit("/", 1)[-1]
         return "other"
 
     # -- OAuth ------------------------------------------------------------
@@ -196,7 +255,7 @@ class FakeSalesforce(fakelib.FakeApp):
             return 400, {}, sf_error("MALFORMED_QUERY",
                                      "unexpected token in: %s" % soql[:80])
         with self.lock:
-            order = copy.deepcopy(self.orders.get(m.group(1)))
+            order = copy.deepcopy(self._order(m.group(1)))
         records = []
         if order:
             rec = self._record(order, version)
@@ -229,7 +288,7 @@ class FakeSalesforce(fakelib.FakeApp):
                 "Provisioning Status: bad value for restricted picklist "
                 "field: %s" % status, ["Provisioning_Status__c"])
         with self.lock:
-            order = self.orders.get(order_id)
+            order = self._order(order_id)
             if order is None:
                 return 404, {}, sf_error(
                     "NOT_FOUND", "The requested resource does not exist")
@@ -238,8 +297,105 @@ class FakeSalesforce(fakelib.FakeApp):
                 order["history"].append(status)
         return 204, {}, b""
 
+    # -- CometD -------------------------------------------------------------
+
+    def _unknown_client(self, msg):
+        return {"channel": msg.get("channel"), "id": msg.get("id"),
+                "successful": False, "error": "403::Unknown client",
+                "advice": {"reconnect": "handshake", "interval": 0}}
+
+    def cometd(self, handler, body):
+        try:
+            msgs = json.loads(body)
+            msg = msgs[0]
+            channel = msg["channel"]
+        except (ValueError, LookupError, TypeError):
+            return 400, {}, [{"successful": False,
+                              "error": "400::Bad request"}]
+        cookie = ""
+        for part in handler.headers.get("Cookie", "").split(";"):
+            k, _, v = part.strip().partition("=")
+            if k == "BAYEUX_BROWSER":
+                cookie = v
+        if channel == "/meta/handshake":
+            if not (msg.get("ext") or {}).get("replay"):
+                return 200, {}, [{"channel": channel, "successful": False,
+                                  "error": "400::replay extension needed"}]
+            client = secrets.token_hex(12)
+            browser = secrets.token_hex(8)
+            with self.lock:
+                self.bayeux_clients[client] = {"cookie": browser, "subs": {}}
+            return 200, {"Set-Cookie": "BAYEUX_BROWSER=%s; Path=/" % browser}, [{
+                "channel": channel, "id": msg.get("id"), "version": "1.0",
+                "successful": True, "clientId": client,
+                "supportedConnectionTypes": ["long-polling"],
+                "ext": {"replay": True},
+                "advice": {"timeout": self.hold_ms, "interval": 0,
+                           "reconnect": "retry"}}]
+        with self.lock:
+            client = self.bayeux_clients.get(msg.get("clientId"))
+            if client is None or client["cookie"] != cookie:
+                return 200, {}, [self._unknown_client(msg)]
+            if channel == "/meta/subscribe":
+                sub = msg.get("subscription", "")
+                start = ((msg.get("ext") or {}).get("replay") or {}).get(sub)
+                events = self.events.get(sub, [])
+                if not sub.startswith("/event/") or not isinstance(start, int):
+                    return 200, {}, [{"channel": channel, "id": msg.get("id"),
+                                      "successful": False,
+                                      "error": "400::bad subscription"}]
+                last = events[-1]["data"]["event"]["replayId"] if events \
+                    else self.replay_base
+                client["subs"][sub] = (last if start == -1 else
+                                       0 if start == -2 else start)
+                return 200, {}, [{"channel": channel, "id": msg.get("id"),
+                                  "clientId": msg["clientId"],
+                                  "subscription": sub, "successful": True}]
+            if channel != "/meta/connect":
+                return 200, {}, [{"channel": channel, "successful": False,
+                                  "error": "400::unknown channel"}]
+            deadline = time.time() + self.hold_ms / 1000.0
+            while True:
+                out = []
+                for sub, cursor in client["subs"].items():
+                    fresh = [e for e in self.events.get(sub, [])
+                             if e["data"]["event"]["replayId"] > cursor]
+                    if fresh:
+                        client["subs"][sub] = \
+                            fresh[-1]["data"]["event"]["replayId"]
+                        out.extend(fresh)
+                left = deadline - time.time()
+                if out or left <= 0 or \
+                        msg["clientId"] not in self.bayeux_clients:
+                    break
+                self.published.wait(left)
+            if msg["clientId"] not in self.bayeux_clients:
+                return 200, {}, [self._unknown_client(msg)]
+            return 200, {}, [{"channel": channel, "id": msg.get("id"),
+                              "clientId": msg["clientId"],
+                              "successful": True,
+                              "advice": {"reconnect": "retry", "interval": 0,
+                                         "timeout": self.hold_ms}}] + out
+
     def route(self, handler, method, path, query, body):
         action = self.action_of(method, path, body)
+        if action.startswith("cometd"):
+            if not self._authorized(handler):
+                res = (401, {}, sf_error("INVALID_SESSION_ID",
+                                         "Session expired or invalid"))
+            elif method != "POST":
+                res = (405, {}, sf_error("METHOD_NOT_ALLOWED",
+                                         "HTTP Method not allowed"))
+            else:
+                res = self.cometd(handler, body)
+            self.ledger.record(action=action, method=method, path=path,
+                               status=res[0], outcome="ok" if res[0] < 300
+                               and all(m.get("successful", True)
+                                       for m in res[2]
+                                       if isinstance(m, dict)
+                                       and m.get("channel", "").startswith(
+                                           "/meta/")) else "error")
+            return res
         if action == "token" and method == "POST":
             res = self.token(body)
         elif action in ("query", "update"):
@@ -280,6 +436,10 @@ def main():
     ap.add_argument("--username", required=True)
     ap.add_argument("--audience", help="expected aud (default: own URL)")
     ap.add_argument("--seed", help="JSON file with {orders: [...]}")
+    ap.add_argument("--auto-orders", action="store_true",
+                    help="unknown Order ids copy the first seeded order")
+    ap.add_argument("--cometd-hold-ms", type=int, default=1000,
+                    help="how long /meta/connect waits (Salesforce: 110 s)")
     ap.add_argument("--ready-file")
     args = ap.parse_args()
     with open(args.public_key, "rb") as f:
@@ -287,7 +447,8 @@ def main():
 
     def make(base_url):
         app = FakeSalesforce(key, args.client_id, args.username,
-                             args.audience or base_url, base_url)
+                             args.audience or base_url, base_url,
+                             args.cometd_hold_ms, args.auto_orders)
         if args.seed:
             with open(args.seed) as f:
                 app.seed(json.load(f))

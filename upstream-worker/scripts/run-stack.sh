@@ -106,12 +106,12 @@ else
 JSON
     "$python" "$here/fakes/fake_salesforce.py" --port "$sf_port" \
         --public-key "$run/sf-pub.pem" --client-id "$SF_CLIENT_ID" \
-        --username "$SF_USERNAME" --seed "$run/sf-seed.json" \
+        --username "$SF_USERNAME" --seed "$run/sf-seed.json" --auto-orders \
         >"$run/sf.log" 2>&1 &
     pids+=($!)
     wait_port sf "$sf_port"
     say "Salesforce: no SF_* credentials in the environment, using the FAKE" \
-        "on $SF_LOGIN_URL (order 801000000000001AAA, Activating)"
+        "on $SF_LOGIN_URL (any Order id is an Activating order)"
 fi
 if [ -n "${WHMCS_API_URL:-}" ] && [ -n "${WHMCS_IDENTIFIER:-}" ] \
    && [ -n "${WHMCS_SECRET:-}" ]; then
@@ -176,6 +176,8 @@ cat <<MSG
 
   (its defaults: SF_WEBHOOK_SECRET=${sf_webhook_secret:-...}
    EDGE=http://127.0.0.1:$edge_port WORKER=http://127.0.0.1:$worker_port)
+  With SF_EVENTS_ENABLED=true (and the fake Salesforce), publish a
+  Platform Event instead:  $here/scripts/send-sample.sh --event
   Worker state:  curl -s http://127.0.0.1:$worker_port/health
   Ctrl-C stops everything this script started.
 

@@ -3,19 +3,37 @@
 # polls the worker for the order's state.
 #
 #   send-sample.sh [ORDER_ID] [IDEMPOTENCY_KEY]
+#   send-sample.sh --event [ORDER_ID]   publish an OrderProvisionRequested__e
+#                                       on the fake Salesforce instead (the
+#                                       worker needs SF_EVENTS_ENABLED=true)
 #
 # Environment: EDGE (default http://127.0.0.1:8080), WORKER (default
 # http://127.0.0.1:8088), SF_WEBHOOK_SECRET (default conf.example's demo
-# secret), POLLS (default 20, one a second).
+# secret), POLLS (default 20, one a second), SF_FAKE (default
+# http://127.0.0.1:8091, for --event).
 set -euo pipefail
 
-order=${1:-801000000000001AAA}
+mode=signed
+if [ "${1:-}" = "--event" ]; then
+    mode=event
+    shift
+fi
+
+# a new Order each time (the fake Salesforce in run-stack.sh knows them all)
+order=${1:-801$(openssl rand -hex 6 | tr 'a-f' 'A-F')AAA}
 key=${2:-sample-$(date +%s)-$RANDOM}
 edge=${EDGE:-http://127.0.0.1:8080}
 worker=${WORKER:-http://127.0.0.1:8088}
 secret=${SF_WEBHOOK_SECRET:-demo-salesforce-signing-secret}
 polls=${POLLS:-20}
 
+if [ "$mode" = event ]; then
+    fake=${SF_FAKE:-http://127.0.0.1:8091}
+    echo "POST $fake/__publish  (OrderId__c $order, IdemKey__c $key)"
+    curl -sS -X POST "$fake/__publish" -H 'Content-Type: application/json' \
+        --data-binary "{\"channel\":\"/event/OrderProvisionRequested__e\",\"payload\":{\"OrderId__c\":\"$order\",\"IdemKey__c\":\"$key\"}}"
+    echo
+else
 ts=$(date +%s)
 nonce=$(openssl rand -hex 16)
 body="{\"orderId\":\"$order\",\"timestamp\":$ts,\"nonce\":\"$nonce\"}"
@@ -30,6 +48,7 @@ curl -sS -i -X POST "$edge/orders/$order/fulfill" \
     -H "X-SF-Nonce: $nonce" \
     --data-binary "$body"
 echo
+fi
 
 for _ in $(seq "$polls"); do
     state=$(curl -sS "$worker/orders/$order" || true)

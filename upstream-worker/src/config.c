@@ -283,6 +283,42 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
     }
     cfg->sf_api_version = strdup(v);
 
+    v = get("SF_EVENTS_ENABLED");
+    if (v == NULL || v[0] == '\0' || strcmp(v, "false") == 0
+        || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+    {
+        cfg->events_enabled = 0;
+    } else if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0
+               || strcmp(v, "yes") == 0)
+    {
+        cfg->events_enabled = 1;
+    } else {
+        fail(err, err_len, "SF_EVENTS_ENABLED", "is malformed: want true or false");
+        goto failed;
+    }
+    v = get("SF_PROVISION_EVENT_CHANNEL");
+    if (v == NULL || v[0] == '\0') {
+        v = "/event/OrderProvisionRequested__e";
+    }
+    if (strncmp(v, "/event/", 7) != 0 || v[7] == '\0'
+        || strspn(v + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789_") != strlen(v + 7))
+    {
+        fail(err, err_len, "SF_PROVISION_EVENT_CHANNEL",
+             "is malformed: want /event/Name__e");
+        goto failed;
+    }
+    cfg->events_channel = strdup(v);
+    v = get("SF_EVENTS_REPLAY");
+    if (v == NULL || v[0] == '\0' || strcmp(v, "LATEST") == 0) {
+        cfg->events_replay_all = 0;
+    } else if (strcmp(v, "ALL") == 0) {
+        cfg->events_replay_all = 1;
+    } else {
+        fail(err, err_len, "SF_EVENTS_REPLAY", "is malformed: want LATEST or ALL");
+        goto failed;
+    }
+
     v = get("WORKER_ENV");
     cfg->environment = strdup(v && v[0] ? v : "development");
     v = get("WORKER_CONSUMER");
@@ -295,7 +331,7 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
     }
     cfg->consumer_name = strdup(v);
     if (cfg->sf_api_version == NULL || cfg->environment == NULL
-        || cfg->consumer_name == NULL)
+        || cfg->consumer_name == NULL || cfg->events_channel == NULL)
     {
         fail(err, err_len, "configuration", "out of memory");
         goto failed;
@@ -344,6 +380,7 @@ config_free(worker_config *cfg)
     free(cfg->whmcs_access_key);
     free(cfg->edge_attest_secret);
     free(cfg->environment);
+    free(cfg->events_channel);
     free(cfg->consumer_name);
     memset(cfg, 0, sizeof(*cfg));
 }

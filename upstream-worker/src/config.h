@@ -33,6 +33,9 @@ typedef struct {
     char          *whmcs_access_key;        /* optional */
     char          *edge_attest_secret;      /* optional: no check when unset */
     char          *environment;
+    int            events_enabled;          /* SF_EVENTS_ENABLED */
+    char          *events_channel;          /* SF_PROVISION_EVENT_CHANNEL */
+    int            events_replay_all;       /* SF_EVENTS_REPLAY=ALL */
     char          *consumer_name;
     redis_target   redis;
     listen_target  listen;

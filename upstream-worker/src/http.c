@@ -5,6 +5,7 @@
 #include "log.h"
 #include "queue.h"
 #include "clients/whmcs.h"
+#include "events.h"
 #include "jobs/fulfill.h"
 
 #include <errno.h>
@@ -409,6 +410,30 @@ handle_retry(http_server *s, struct MHD_Connection *conn, const route *rt)
 }
 
 
+/* The subscriber's state as it last wrote it to Redis. */
+static void
+health_events(json_t *v, json_t *state, const char *channel)
+{
+    const char *st = json_string_value(json_object_get(state, "state"));
+    const char *replay = json_string_value(json_object_get(state,
+                                                           "replay_id"));
+    const char *error = json_string_value(json_object_get(state,
+                                                          "last_error"));
+    json_t     *e = json_pack("{s:s,s:s}", "channel", channel, "state",
+                              st ? st : "starting");
+
+    if (replay != NULL && replay[0] != '\0') {
+        json_object_set_new(e, "replay_id",
+                            json_integer(strtoll(replay, NULL, 10)));
+    }
+    if (error != NULL && error[0] != '\0') {
+        json_object_set_new(e, "last_error", json_string(error));
+    }
+    json_object_set_new(v, "platform_events", e);
+    json_decref(state);
+}
+
+
 static enum MHD_Result
 handle_health(http_server *s, struct MHD_Connection *conn)
 {
@@ -433,6 +458,13 @@ handle_health(http_server *s, struct MHD_Connection *conn)
     json_object_set_new(v, "edge_attestation",
                         json_string(s->cfg->edge_attest_secret ? "required"
                                                                : "off"));
+    if (s->cfg->events_enabled) {
+        int     failed;
+        json_t *ev = ok ? queue_hash_get(s->queue, EVENTS_STATE_KEY, &failed)
+                        : NULL;
+
+        health_events(v, ev, s->cfg->events_channel);
+    }
     return send_json(conn, ok ? 200 : 503, v, NULL, NULL);
 }
 

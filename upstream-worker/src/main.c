@@ -2,6 +2,7 @@
  * WHMCS fulfillment job. */
 #include "config.h"
 #include "consumer.h"
+#include "events.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,6 +24,7 @@ main(void)
     metrics       *m;
     http_server   *http = NULL;
     consumer      *jobs = NULL;
+    events        *subscriber = NULL;
     sigset_t       sigs;
     int            sig = 0, rc;
 
@@ -50,24 +52,38 @@ main(void)
         rc = 2;
         goto done;
     }
+    if (cfg.events_enabled) {
+        subscriber = events_new(&cfg, m, err, sizeof(err));
+        if (subscriber == NULL) {
+            log_json("error", "config_invalid",
+                     json_pack("{s:s}", "message", err));
+            rc = 2;
+            goto done;
+        }
+    }
     http = http_start(&cfg, m, err, sizeof(err));
     if (http == NULL) {
         log_json("error", "start_failed", json_pack("{s:s}", "message", err));
         rc = 1;
         goto done;
     }
-    if (consumer_start(jobs) != 0) {
-        log_msg("error", "start_failed", "cannot start the job thread");
+    if (consumer_start(jobs) != 0
+        || (subscriber != NULL && events_start(subscriber) != 0))
+    {
+        log_msg("error", "start_failed", "cannot start a thread");
         rc = 1;
         goto done;
     }
     log_json("info", "worker_started",
-             json_pack("{s:s,s:s,s:s,s:s}", "listen",
+             json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "listen",
                        cfg.listen.unix_path[0] ? cfg.listen.unix_path
                                                : cfg.listen.host,
+                       "port", cfg.listen.port,
                        "environment", cfg.environment, "consumer",
                        cfg.consumer_name, "edge_attestation",
-                       cfg.edge_attest_secret ? "required" : "off"));
+                       cfg.edge_attest_secret ? "required" : "off",
+                       "platform_events",
+                       cfg.events_enabled ? cfg.events_channel : "off"));
 
     sigwait(&sigs, &sig);
     log_msg("info", "worker_stopping", "signal %d", sig);
@@ -75,6 +91,10 @@ main(void)
 
 done:
     http_stop(http);
+    if (subscriber != NULL) {
+        events_stop(subscriber);
+        events_free(subscriber);
+    }
     if (jobs != NULL) {
         consumer_stop(jobs);
         consumer_free(jobs);

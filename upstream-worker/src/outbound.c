@@ -15,6 +15,8 @@ struct outbound {
     metrics        *metrics;
     long            timeout_ms;
     const log_job  *job;
+    int             cookies;
+    const int      *abort_flag;
 };
 
 typedef struct {
@@ -50,6 +52,34 @@ outbound_free(outbound *o)
         curl_easy_cleanup(o->curl);
         free(o);
     }
+}
+
+
+void
+outbound_keep_cookies(outbound *o)
+{
+    o->cookies = 1;
+}
+
+
+void
+outbound_abort_on(outbound *o, const int *flag)
+{
+    o->abort_flag = flag;
+}
+
+
+static int
+on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+    const int *flag = clientp;
+
+    (void) dltotal;
+    (void) dlnow;
+    (void) ultotal;
+    (void) ulnow;
+    return __atomic_load_n(flag, __ATOMIC_SEQ_CST) ? 1 : 0;
 }
 
 
@@ -155,6 +185,14 @@ outbound_call(outbound *o, const char *integration, const char *action,
     curl_easy_setopt(o->curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(o->curl, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(o->curl, CURLOPT_USERAGENT, "webhook-worker/1");
+    if (o->cookies) {
+        curl_easy_setopt(o->curl, CURLOPT_COOKIEFILE, "");
+    }
+    if (o->abort_flag != NULL) {
+        curl_easy_setopt(o->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(o->curl, CURLOPT_XFERINFODATA, o->abort_flag);
+        curl_easy_setopt(o->curl, CURLOPT_NOPROGRESS, 0L);
+    }
     if (strcmp(method, "GET") != 0) {
         /*
          * curl silently resends a request whose reused connection dies

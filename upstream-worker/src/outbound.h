@@ -31,6 +31,11 @@ typedef struct {
 
 outbound *outbound_new(metrics *m, long timeout_ms);
 void outbound_free(outbound *o);
+/* Keep cookies between calls (CometD's BAYEUX_BROWSER session cookie). */
+void outbound_keep_cookies(outbound *o);
+/* Abort a call in flight (a long poll) once *flag becomes non-zero. */
+void outbound_abort_on(outbound *o, const int *flag);
+
 /* Job context for log lines (may be NULL); not copied. */
 void outbound_set_job(outbound *o, const log_job *job);
 

@@ -253,7 +253,7 @@ queue_enqueue(queue *q, const intake_request *req, long long now_ms,
 
 
 json_t *
-queue_job_get(queue *q, const char *job_id, int *failed)
+queue_hash_get(queue *q, const char *key, int *failed)
 {
     redisReply *r;
     json_t     *obj;
@@ -264,7 +264,7 @@ queue_job_get(queue *q, const char *job_id, int *failed)
         *failed = 1;
         return NULL;
     }
-    r = check(q, redisCommand(q->c, "HGETALL wh:job:%s", job_id));
+    r = check(q, redisCommand(q->c, "HGETALL %s", key));
     if (r == NULL) {
         *failed = 1;
         return NULL;
@@ -281,6 +281,16 @@ queue_job_get(queue *q, const char *job_id, int *failed)
     }
     freeReplyObject(r);
     return obj;
+}
+
+
+json_t *
+queue_job_get(queue *q, const char *job_id, int *failed)
+{
+    char key[80];
+
+    snprintf(key, sizeof(key), "wh:job:%s", job_id);
+    return queue_hash_get(q, key, failed);
 }
 
 
@@ -370,32 +380,28 @@ queue_set_provisioned_job(queue *q, const char *order_id, const char *job_id)
 }
 
 
-int
-queue_job_set(queue *q, const char *job_id, ...)
+static int
+hash_set(queue *q, const char *key, va_list ap)
 {
     const char   *argv[64];
     size_t        argvlen[64];
-    char          key[80], now[24];
+    char          now[24];
     const char   *s;
-    int           argc = 0;
-    va_list       ap;
+    int           argc = 0, i;
     redisReply   *r;
 
     if (queue_ready(q) != 0) {
         return -1;
     }
     snprintf(now, sizeof(now), "%lld", clock_now_ms());
-    snprintf(key, sizeof(key), "wh:job:%s", job_id);
     argv[argc++] = "HSET";
     argv[argc++] = key;
     argv[argc++] = "updated_ms";
     argv[argc++] = now;
-    va_start(ap, job_id);
     while ((s = va_arg(ap, const char *)) != NULL && argc < 62) {
         argv[argc++] = s;
     }
-    va_end(ap);
-    for (int i = 0; i < argc; i++) {
+    for (i = 0; i < argc; i++) {
         argvlen[i] = strlen(argv[i]);
     }
     r = check(q, redisCommandArgv(q->c, argc, argv, argvlen));
@@ -404,6 +410,34 @@ queue_job_set(queue *q, const char *job_id, ...)
     }
     freeReplyObject(r);
     return 0;
+}
+
+
+int
+queue_hash_set(queue *q, const char *key, ...)
+{
+    va_list ap;
+    int     rc;
+
+    va_start(ap, key);
+    rc = hash_set(q, key, ap);
+    va_end(ap);
+    return rc;
+}
+
+
+int
+queue_job_set(queue *q, const char *job_id, ...)
+{
+    char    key[80];
+    va_list ap;
+    int     rc;
+
+    snprintf(key, sizeof(key), "wh:job:%s", job_id);
+    va_start(ap, job_id);
+    rc = hash_set(q, key, ap);
+    va_end(ap);
+    return rc;
 }
 
 

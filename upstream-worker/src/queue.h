@@ -44,6 +44,11 @@ const char *queue_error(queue *q);
 int queue_enqueue(queue *q, const intake_request *req, long long now_ms,
     char job_id[64], int *created);
 
+/* Any hash as a JSON object of strings; NULL if absent or on error (then
+ * *failed = 1). queue_hash_set also stamps updated_ms. */
+json_t *queue_hash_get(queue *q, const char *key, int *failed);
+int queue_hash_set(queue *q, const char *key, ...);
+
 /* The job hash as a JSON object of strings; NULL if absent or on error
  * (then *failed = 1). */
 json_t *queue_job_get(queue *q, const char *job_id, int *failed);

@@ -50,8 +50,8 @@ salesforce_free(salesforce *sf)
 }
 
 
-static void
-forget_token(salesforce *sf)
+void
+salesforce_forget_token(salesforce *sf)
 {
     free(sf->access_token);
     free(sf->instance_url);
@@ -154,11 +154,11 @@ mint_token(salesforce *sf)
         call_outcome_set(&out, FAIL_REMOTE_5XX, res.status, NULL,
                          "token: answer has no access_token/instance_url");
     } else {
-        forget_token(sf);
+        salesforce_forget_token(sf);
         sf->access_token = strdup(token);
         sf->instance_url = strdup(instance);
         if (sf->access_token == NULL || sf->instance_url == NULL) {
-            forget_token(sf);
+            salesforce_forget_token(sf);
             call_outcome_set(&out, FAIL_TRANSPORT, 0, NULL,
                              "token: out of memory");
         }
@@ -206,7 +206,7 @@ authed_call(salesforce *sf, const char *action, const char *method,
         free(url);
         if (res->status == 401 && attempt == 0) {
             /* INVALID_SESSION_ID: the token expired or was revoked */
-            forget_token(sf);
+            salesforce_forget_token(sf);
             http_result_free(res);
             continue;
         }
@@ -280,6 +280,41 @@ salesforce_update_order(salesforce *sf, const char *order_id, json_t *fields)
              sf->cfg->sf_api_version, order_id);
     out = authed_call(sf, "update_order", "PATCH", path, body, &res);
     free(body);
+    http_result_free(&res);
+    return out;
+}
+
+
+call_outcome
+salesforce_cometd(salesforce *sf, const char *action, json_t *messages,
+    json_t **reply)
+{
+    call_outcome  out;
+    http_result   res;
+    char          path[64];
+    char         *body = json_dumps(messages, JSON_COMPACT);
+    json_t       *root;
+
+    *reply = NULL;
+    if (body == NULL) {
+        memset(&out, 0, sizeof(out));
+        call_outcome_set(&out, FAIL_TRANSPORT, 0, NULL, "out of memory");
+        return out;
+    }
+    /* CometD's path takes the bare major version: /cometd/60.0 */
+    snprintf(path, sizeof(path), "/cometd/%s", sf->cfg->sf_api_version);
+    out = authed_call(sf, action, "POST", path, body, &res);
+    free(body);
+    if (out.cls == FAIL_NONE) {
+        root = json_loadb(res.body ? res.body : "", res.len, 0, NULL);
+        if (!json_is_array(root)) {
+            json_decref(root);
+            call_outcome_set(&out, FAIL_REMOTE_5XX, res.status, NULL,
+                             "%s: the answer is not a Bayeux array", action);
+        } else {
+            *reply = root;
+        }
+    }
     http_result_free(&res);
     return out;
 }

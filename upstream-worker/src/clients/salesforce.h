@@ -21,4 +21,11 @@ call_outcome salesforce_query(salesforce *sf, const char *soql,
 call_outcome salesforce_update_order(salesforce *sf, const char *order_id,
     json_t *fields);
 
+/* One Bayeux round trip: POST {instance}/cometd/{version} with a JSON array
+ * of messages; *reply gets the answer's array. action names it in logs. */
+call_outcome salesforce_cometd(salesforce *sf, const char *action,
+    json_t *messages, json_t **reply);
+/* Drop the cached token (CometD's "401::Authentication invalid"). */
+void salesforce_forget_token(salesforce *sf);
+
 #endif

@@ -189,6 +189,7 @@ sub start_fakes {
     $self->spawn('sf', undef, $PYTHON, "$ROOT/fakes/fake_salesforce.py",
                  '--public-key', "$self->{dir}/sf-pub.pem",
                  '--client-id', $CLIENT_ID, '--username', $SF_USER,
+                 '--cometd-hold-ms', $self->{opt}{cometd_hold_ms} || 500,
                  '--ready-file', "$self->{dir}/sf.port");
     $self->spawn('whmcs', undef, $PYTHON, "$ROOT/fakes/fake_whmcs.py",
                  '--identifier', 'whmcs-id', '--secret', 'whmcs-secret',
@@ -347,6 +348,14 @@ sub calls {
     return grep { $_->{action} eq $action
                   && (!$outcome || ($_->{outcome} || '') eq $outcome) }
            @{ $self->ledger($which)->{calls} };
+}
+
+sub publish_event {
+    my ($self, %event) = @_;
+    my ($status, $data) = $self->request(POST => $self->sf_url . '/__publish', json => {
+        channel => '/event/OrderProvisionRequested__e', %event });
+    die "publish failed: $status" unless $status == 200;
+    return $data;
 }
 
 sub fail_next {

@@ -86,6 +86,9 @@ test_complete(void **state)
     assert_null(cfg.whmcs_access_key);
     assert_int_equal(cfg.max_attempts, 5);
     assert_string_equal(cfg.sf_api_version, "60.0");
+    assert_int_equal(cfg.events_enabled, 0);
+    assert_string_equal(cfg.events_channel, "/event/OrderProvisionRequested__e");
+    assert_int_equal(cfg.events_replay_all, 0);
     config_free(&cfg);
 
     env_set("SF_LOGIN_URL", "https://login.salesforce.com/");
@@ -140,6 +143,10 @@ test_missing_and_malformed(void **state)
     expect_failure("JOB_MAX_ATTEMPTS", "0", "JOB_MAX_ATTEMPTS");
     expect_failure("JOB_MAX_ATTEMPTS", "five", "JOB_MAX_ATTEMPTS");
     expect_failure("SF_API_VERSION", "v60", "SF_API_VERSION");
+    expect_failure("SF_EVENTS_ENABLED", "maybe", "SF_EVENTS_ENABLED");
+    expect_failure("SF_PROVISION_EVENT_CHANNEL", "/topic/x", "SF_PROVISION_EVENT_CHANNEL");
+    expect_failure("SF_PROVISION_EVENT_CHANNEL", "/event/a b", "SF_PROVISION_EVENT_CHANNEL");
+    expect_failure("SF_EVENTS_REPLAY", "EARLIEST", "SF_EVENTS_REPLAY");
 }
 
 
