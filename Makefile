@@ -20,7 +20,7 @@ DEB_PACKAGES := build-essential nginx-core nginx-dev libssl-dev libpcre3-dev \
     libtest-base-perl libtext-diff-perl libtest-longstring-perl \
     liblist-moreutils-perl libipc-run-perl liburi-perl libwww-perl \
     libhttp-message-perl libdigest-sha-perl libjson-pp-perl \
-    libfaketime curl procps iproute2 \
+    libfaketime curl procps iproute2 wrk valgrind \
     $(shell cat upstream-worker/DEPS 2>/dev/null)
 
 # Use an installed Test::Nginx when there is one, else our own runner.
@@ -30,7 +30,8 @@ PROVE_INC := -I t/lib $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null \
 export TEST_NGINX_BINARY       ?= $(NGINX)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 
-.PHONY: all deps module install worker test test-module test-worker run clean
+.PHONY: all deps module install worker test test-module test-worker \
+        test-valgrind run clean
 
 all: module worker
 
@@ -72,6 +73,20 @@ test: deps
 
 test-module: module
 	prove $(PROVE_INC) -r t
+
+# nginx under valgrind for the module's suites; fails on any invalid access
+# and on leaks through the module or hiredis (not part of `make test`)
+VALGRIND_DIR  := $(BUILD)/valgrind
+VALGRIND_OPTS := --tool=memcheck --leak-check=full \
+    --show-leak-kinds=definite,possible --num-callers=40 \
+    --log-file=$(VALGRIND_DIR)/%p.log
+VALGRIND_SUITES ?= t/0*.t t/100-redis.t t/101-redis-auth.t t/102-redis-timing.t
+
+test-valgrind: deps module
+	rm -rf $(VALGRIND_DIR) && mkdir -p $(VALGRIND_DIR)
+	TEST_NGINX_USE_VALGRIND="$(VALGRIND_OPTS)" \
+	    prove $(PROVE_INC) $(VALGRIND_SUITES)
+	perl t/valgrind-report $(VALGRIND_DIR)
 
 test-worker: worker
 	@if [ -f upstream-worker/Makefile ]; then \

@@ -56,11 +56,18 @@ $http
 CONF
     close $fh;
 
-    system("$nginx -p $self->{dir}/ -c $self->{dir}/nginx.conf "
+    # under TEST_NGINX_USE_VALGRIND the options are valgrind's (as in
+    # Test::Nginx when they are not "1"); it follows nginx's own forks
+    my $vg = $ENV{TEST_NGINX_USE_VALGRIND};
+    my $prefix = !$vg ? ""
+               : $vg eq '1' ? "valgrind -q --leak-check=full "
+               : "valgrind $vg ";
+
+    system("$prefix$nginx -p $self->{dir}/ -c $self->{dir}/nginx.conf "
            . "-e $self->{dir}/logs/error.log") == 0
         or die "nginx did not start: " . $self->error_log;
 
-    my $deadline = time + 5;
+    my $deadline = time + ($vg ? 60 : 5);
     until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                  PeerPort => $self->{port})) {
         die "nginx is not listening on $self->{port}" if time > $deadline;
@@ -93,7 +100,8 @@ sub stop {
     my ($self) = @_;
     my $pid = $self->pid or return;
     kill 'QUIT', $pid;
-    for (1 .. 100) { last unless kill 0, $pid; sleep 0.05 }
+    my $tries = $ENV{TEST_NGINX_USE_VALGRIND} ? 1200 : 100;
+    for (1 .. $tries) { last unless kill 0, $pid; sleep 0.05 }
     kill 'KILL', $pid if kill 0, $pid;
     unlink "$self->{dir}/nginx.pid";
 }
