@@ -185,8 +185,11 @@ outbound_call(outbound *o, const char *integration, const char *action,
     curl_easy_setopt(o->curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(o->curl, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(o->curl, CURLOPT_USERAGENT, "webhook-worker/1");
-    if (o->cookies) {
+    if (o->cookies == 1) {
+        /* once: the cookie store outlives curl_easy_reset, and each
+         * COOKIEFILE would add to a list that is never freed */
         curl_easy_setopt(o->curl, CURLOPT_COOKIEFILE, "");
+        o->cookies = 2;
     }
     if (o->abort_flag != NULL) {
         curl_easy_setopt(o->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
