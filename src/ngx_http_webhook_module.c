@@ -745,6 +745,7 @@ static char *
 ngx_http_webhook_build_custom(ngx_conf_t *cf,
     ngx_http_webhook_loc_conf_t *conf)
 {
+    ngx_uint_t                  i;
     ngx_http_webhook_scheme_t  *scheme;
 
     if (conf->custom_signature.name.len == 0) {
@@ -777,6 +778,31 @@ ngx_http_webhook_build_custom(ngx_conf_t *cf,
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
+    }
+
+    /* a placeholder with no header to fill it would sign an empty value */
+
+    for (i = 0; i < scheme->nparts; i++) {
+
+        if (scheme->parts[i].type == NGX_HTTP_WEBHOOK_PART_TIMESTAMP
+            && scheme->timestamp.name.len == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "webhook_signed_payload \"%V\" uses "
+                               "{timestamp} but no webhook_timestamp is set",
+                               &conf->custom_template);
+            return NGX_CONF_ERROR;
+        }
+
+        if (scheme->parts[i].type == NGX_HTTP_WEBHOOK_PART_NONCE
+            && scheme->nonce.name.len == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "webhook_signed_payload \"%V\" uses "
+                               "{nonce} but no webhook_nonce is set",
+                               &conf->custom_template);
+            return NGX_CONF_ERROR;
+        }
     }
 
     conf->scheme = scheme;

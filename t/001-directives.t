@@ -243,3 +243,25 @@ webhook_attest_secret takes a literal, file: or env: value, not variables
 --- must_die
 --- error_log
 invalid webhook_label "a"b"
+
+
+
+=== TEST 23: custom template with {timestamp} but no webhook_timestamp
+--- config
+    location /hook { webhook_verify custom; webhook_secret x;
+                     webhook_signature X-Sig;
+                     webhook_signed_payload "{timestamp}.{body}"; }
+--- must_die
+--- error_log
+webhook_signed_payload "{timestamp}.{body}" uses {timestamp} but no webhook_timestamp is set
+
+
+
+=== TEST 24: custom template with {nonce} but no webhook_nonce
+--- config
+    location /hook { webhook_verify custom; webhook_secret x;
+                     webhook_signature X-Sig;
+                     webhook_signed_payload "{nonce}.{body}"; }
+--- must_die
+--- error_log
+webhook_signed_payload "{nonce}.{body}" uses {nonce} but no webhook_nonce is set
