@@ -56,7 +56,7 @@ $(NGX_BUILD)/Makefile: config
 
 $(MODULE_SO): $(NGX_BUILD)/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_http_webhook_module.so $@
+	cp $(NGX_BUILD)/objs/ngx_http_webhook_module.so $@.tmp && mv -f $@.tmp $@
 
 module: $(MODULE_SO)
 
