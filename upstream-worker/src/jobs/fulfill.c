@@ -442,6 +442,12 @@ step_whmcs_create(run *r)
     int           claim;
     char          order_id[32];
 
+    if (state != NULL && strcmp(state, "done") == 0
+        && job_str(r, "whmcs_order_id") != NULL)
+    {
+        /* the answer was journaled, only the step marker was not */
+        return STEP_OK;
+    }
     if (state != NULL && strcmp(state, "sending") == 0) {
         return stop(r, FULFILL_NEEDS_REVIEW, FAIL_NONE, "ADDORDER_UNCERTAIN",
                     "The worker stopped after sending AddOrder and before "

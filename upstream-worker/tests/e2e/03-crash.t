@@ -46,6 +46,21 @@ subtest 'SIGKILL after AddOrder was journaled: resumes, one AddOrder' => sub {
         'the log says where it resumed';
 };
 
+subtest 'AddOrder answer journaled but not its step: resumes without resending' => sub {
+    # the state a crash between recording the answer and the step leaves
+    my $job = $s->redis_cmd('GET', 'wh:order:801000000000021AAA');
+    $s->redis_cmd('HSET', "wh:job:$job", 'last_step', '4', 'status', 'RUNNING');
+    $s->redis_cmd('XADD', 'wh:jobs', '*', 'job', $job);
+    ok WorkerStack::wait_until('rerun', 10, sub {
+        $s->log_text('worker') =~ /"job_id":"$job".*"step":"whmcs_create","outcome":"resume"/ }),
+        'resumed at whmcs_create';
+    my $j = $s->wait_job($job, 20, 'SUCCEEDED', 'FAILED', 'NEEDS_REVIEW', 'DEAD');
+    is $j->{status}, 'SUCCEEDED', 'succeeded again';
+    is add_orders(21), 1, 'no second AddOrder';
+    ok scalar(grep { $_->{params}{id} == $j->{whmcs_order_id} } $s->calls('whmcs', 'GetOrders')),
+        'AcceptOrder on an accepted order was settled with GetOrders';
+};
+
 subtest 'SIGKILL while AddOrder is in flight: NEEDS_REVIEW, never a second AddOrder' => sub {
     my $o = $s->order(Id => '801000000000022AAA', Account => { WHMCS_Client_ID__c => 22 });
     $s->seed_sf($o);
