@@ -34,6 +34,9 @@ sub new {
     }, $class;
     mkdir "$self->{dir}/logs";
 
+    # workers run unprivileged: they must reach the temp-file folders
+    chmod 0755, $self->{dir};
+
     my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
     my $modules = join "", map { "load_module $_;\n" }
                            split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
