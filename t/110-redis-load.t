@@ -83,8 +83,8 @@ CONF
     if ($wrk == 0) {
         exec "sh", "-c", "WEBHOOK_REQUESTS=$dir/requests WEBHOOK_THREADS=2 exec wrk -t2 -c16 "
                          . "-d${seconds}s --timeout 2s -s t/load/signed.lua "
-                         . "http://127.0.0.1:$port/ > $dir/wrk.out 2>&1";
-        POSIX::_exit(127);
+                         . "http://127.0.0.1:$port/ > $dir/wrk.out 2>&1"
+            or POSIX::_exit(127);
     }
     sleep $seconds / 3;
     $redis->stop;
