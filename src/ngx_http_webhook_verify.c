@@ -700,6 +700,7 @@ ngx_http_webhook_decode_mac(ngx_str_t *value, ngx_http_webhook_encoding_e enc,
     size_t size, ngx_http_webhook_sig_t *sig)
 {
     size_t     i;
+    u_char     buf[NGX_HTTP_WEBHOOK_MAX_MAC + 2];
     ngx_int_t  hi, lo;
     ngx_str_t  dst;
 
@@ -727,11 +728,18 @@ ngx_http_webhook_decode_mac(ngx_str_t *value, ngx_http_webhook_encoding_e enc,
         return NGX_ERROR;
     }
 
-    dst.data = sig->mac;
+    /*
+     * without its padding, the encoded length of a SHA-512 MAC decodes
+     * to 66 bytes: decode where that fits, keep only a MAC of the size
+     */
+
+    dst.data = buf;
 
     if (ngx_decode_base64(&dst, value) != NGX_OK || dst.len != size) {
         return NGX_ERROR;
     }
+
+    ngx_memcpy(sig->mac, buf, size);
 
     sig->len = size;
     return NGX_OK;
@@ -1398,6 +1406,12 @@ ngx_http_webhook_verify_shared(ngx_http_request_t *r,
 
         if (ngx_http_webhook_body_flat(r, &body) != NGX_OK) {
             return NGX_HTTP_WEBHOOK_NREASONS;
+        }
+
+        /* no body: body.data is NULL, not a pointer to walk from */
+
+        if (body.len == 0) {
+            return NGX_HTTP_WEBHOOK_MISSING_SIGNATURE;
         }
 
         p = body.data;
