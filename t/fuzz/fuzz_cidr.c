@@ -19,7 +19,8 @@ ngx_fuzz_match(ngx_http_webhook_allow_t *allow, const uint8_t *data,
     size_t size)
 {
     u_char               a[16];
-    ngx_int_t            rc;
+    ngx_int_t            rc, v4;
+    struct sockaddr     *sa6;
     struct sockaddr_in   sin;
     struct sockaddr_in6  sin6;
     struct sockaddr_un   sun;
@@ -31,18 +32,20 @@ ngx_fuzz_match(ngx_http_webhook_allow_t *allow, const uint8_t *data,
     sin.sin_family = AF_INET;
     ngx_memcpy(&sin.sin_addr, a, 4);
 
-    rc = ngx_http_webhook_allow_match(allow, (struct sockaddr *) &sin);
-    ngx_fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED);
+    v4 = ngx_http_webhook_allow_match(allow, (struct sockaddr *) &sin);
+    ngx_fuzz_assert(v4 == NGX_OK || v4 == NGX_DECLINED);
 
     if (allow->all) {
-        ngx_fuzz_assert(rc == NGX_OK);
+        ngx_fuzz_assert(v4 == NGX_OK);
     }
+
+    sa6 = (struct sockaddr *) &sin6;
 
     ngx_memzero(&sin6, sizeof(struct sockaddr_in6));
     sin6.sin6_family = AF_INET6;
     ngx_memcpy(&sin6.sin6_addr, a, 16);
 
-    rc = ngx_http_webhook_allow_match(allow, (struct sockaddr *) &sin6);
+    rc = ngx_http_webhook_allow_match(allow, sa6);
     ngx_fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED);
 
     /* ::ffff:a.b.c.d answers as a.b.c.d does */
@@ -52,10 +55,7 @@ ngx_fuzz_match(ngx_http_webhook_allow_t *allow, const uint8_t *data,
     sin6.sin6_addr.s6_addr[11] = 0xff;
     ngx_memcpy(&sin6.sin6_addr.s6_addr[12], a, 4);
 
-    ngx_fuzz_assert(ngx_http_webhook_allow_match(allow,
-                                                 (struct sockaddr *) &sin6)
-                    == ngx_http_webhook_allow_match(allow,
-                                                    (struct sockaddr *) &sin));
+    ngx_fuzz_assert(ngx_http_webhook_allow_match(allow, sa6) == v4);
 
     ngx_memzero(&sun, sizeof(struct sockaddr_un));
     sun.sun_family = AF_UNIX;
@@ -105,9 +105,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sin.sin_family = AF_INET;
             sin.sin_addr.s_addr = rule[i].u.in.addr;
 
-            ngx_fuzz_assert(ngx_http_webhook_allow_match(&allow,
-                                                   (struct sockaddr *) &sin)
-                            == NGX_OK);
+            rc = ngx_http_webhook_allow_match(&allow,
+                                              (struct sockaddr *) &sin);
+            ngx_fuzz_assert(rc == NGX_OK);
             continue;
         }
 
@@ -123,9 +123,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sin6.sin6_family = AF_INET6;
         sin6.sin6_addr = rule[i].u.in6.addr;
 
-        ngx_fuzz_assert(ngx_http_webhook_allow_match(&allow,
-                                                  (struct sockaddr *) &sin6)
-                        == NGX_OK);
+        rc = ngx_http_webhook_allow_match(&allow, (struct sockaddr *) &sin6);
+        ngx_fuzz_assert(rc == NGX_OK);
     }
 
     ngx_fuzz_match(&allow, data, size);

@@ -22,7 +22,7 @@ static char                         *ngx_fuzz_secrets[] = {
     "s3cret", "hunter2 two", NULL
 };
 
-static ngx_http_webhook_loc_conf_t  *wlcf;
+static ngx_http_webhook_loc_conf_t  *ngx_fuzz_location;
 
 
 /* webhook_id=<digits>, the WooCommerce ping */
@@ -49,19 +49,22 @@ ngx_fuzz_is_ping(u_char *p, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char                     *p, *last, *line, *body;
-    u_char                      md[SHA256_DIGEST_LENGTH];
-    u_char                      hex[2 * SHA256_DIGEST_LENGTH];
-    size_t                      len;
-    ngx_int_t                   rc;
-    ngx_uint_t                  ctl, flags;
-    ngx_fuzz_t                  fz;
-    ngx_http_webhook_ctx_t     *ctx;
-    ngx_http_webhook_reason_e   reason;
+    u_char                       *p, *last, *line, *body;
+    u_char                        md[SHA256_DIGEST_LENGTH];
+    u_char                        hex[2 * SHA256_DIGEST_LENGTH];
+    size_t                        len;
+    ngx_int_t                     rc;
+    ngx_uint_t                    ctl, flags;
+    ngx_fuzz_t                    fz;
+    ngx_http_webhook_ctx_t       *ctx;
+    ngx_http_webhook_reason_e     reason;
+    ngx_http_webhook_loc_conf_t  *wlcf;
 
-    if (wlcf == NULL) {
-        wlcf = ngx_fuzz_loc_conf("hft71", ngx_fuzz_secrets);
+    if (ngx_fuzz_location == NULL) {
+        ngx_fuzz_location = ngx_fuzz_loc_conf("hft71", ngx_fuzz_secrets);
     }
+
+    wlcf = ngx_fuzz_location;
 
     if (size < 1) {
         return 0;

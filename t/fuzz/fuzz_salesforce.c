@@ -26,7 +26,7 @@ static char                         *ngx_fuzz_secrets[] = {
     NGX_FUZZ_SF_SECRET, NULL
 };
 
-static ngx_http_webhook_loc_conf_t  *wlcf;
+static ngx_http_webhook_loc_conf_t  *ngx_fuzz_location;
 
 
 int
@@ -41,10 +41,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_fuzz_t                     fz;
     ngx_http_webhook_ctx_t        *ctx;
     ngx_http_webhook_reason_e      reason;
+    ngx_http_webhook_loc_conf_t   *wlcf;
 
-    if (wlcf == NULL) {
-        wlcf = ngx_fuzz_loc_conf("salesforce", ngx_fuzz_secrets);
+    if (ngx_fuzz_location == NULL) {
+        ngx_fuzz_location = ngx_fuzz_loc_conf("salesforce", ngx_fuzz_secrets);
     }
+
+    wlcf = ngx_fuzz_location;
 
     if (size < 1) {
         return 0;
