@@ -20,7 +20,7 @@ DEB_PACKAGES := build-essential nginx-core nginx-dev libssl-dev libpcre3-dev \
     libtest-base-perl libtext-diff-perl libtest-longstring-perl \
     liblist-moreutils-perl libipc-run-perl liburi-perl libwww-perl \
     libhttp-message-perl libdigest-sha-perl libjson-pp-perl \
-    libfaketime curl procps iproute2 wrk valgrind \
+    libfaketime curl procps iproute2 wrk valgrind clang-14 libclang-rt-14-dev \
     $(shell cat upstream-worker/DEPS 2>/dev/null)
 
 # Use an installed Test::Nginx when there is one, else our own runner.
@@ -31,7 +31,7 @@ export TEST_NGINX_BINARY       ?= $(NGINX)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 
 .PHONY: all deps module install worker test test-module test-worker \
-        test-valgrind run clean
+        test-valgrind test-fuzz fuzz bench bench-deps soak run clean
 
 all: module worker
 
@@ -69,7 +69,7 @@ worker:
 
 test: deps
 	$(MAKE) module worker
-	$(MAKE) test-module test-worker
+	$(MAKE) test-module test-worker test-fuzz
 
 test-module: module
 	prove $(PROVE_INC) -r t
@@ -91,6 +91,36 @@ test-valgrind: deps module
 test-worker: worker
 	@if [ -f upstream-worker/Makefile ]; then \
 	    $(MAKE) -C upstream-worker test; fi
+
+# libFuzzer (clang-14) over every parser that sees attacker bytes: the
+# module's (t/fuzz/) and the worker's. `test-fuzz` replays the regression
+# inputs and runs each target briefly (part of `make test`); `fuzz` runs
+# each for FUZZ_SECONDS.
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SECONDS       ?= 120
+
+test-fuzz: deps
+	$(MAKE) -C t/fuzz smoke FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+	$(MAKE) -C upstream-worker fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+
+fuzz: deps
+	$(MAKE) -C t/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C upstream-worker fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# Benchmarks against plain proxying, njs and Lua (not part of `make test`).
+BENCH_PACKAGES := libnginx-mod-http-lua libnginx-mod-http-ndk lua-nginx-redis \
+    libnginx-mod-http-js gnuplot-nox linux-perf
+
+bench-deps: deps
+	@$(MAKE) -s deps DEB_PACKAGES="$(BENCH_PACKAGES)"
+
+bench: bench-deps module worker
+	bench/run
+
+# 10 minutes of mixed traffic with reloads and Redis restarts (not part of
+# `make test`); SOAK_SECONDS shortens it.
+soak: deps module
+	t/soak/run
 
 run: deps module worker
 	upstream-worker/scripts/run-stack.sh
