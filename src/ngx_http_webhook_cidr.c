@@ -16,6 +16,11 @@
 
 static ngx_int_t ngx_http_webhook_allow_token(ngx_pool_t *pool, ngx_log_t *log,
     ngx_http_webhook_allow_t *allow, ngx_str_t *token);
+static ngx_int_t ngx_http_webhook_allow_inet(ngx_array_t *rules,
+    in_addr_t addr);
+#if (NGX_HAVE_INET6)
+static void ngx_http_webhook_allow_unmap(ngx_cidr_t *cidr);
+#endif
 
 
 char *
@@ -217,20 +222,69 @@ ngx_http_webhook_allow_token(ngx_pool_t *pool, ngx_log_t *log,
                       "meaningless", token);
     }
 
+#if (NGX_HAVE_INET6)
+    ngx_http_webhook_allow_unmap(cidr);
+#endif
+
     return NGX_OK;
 }
+
+
+#if (NGX_HAVE_INET6)
+
+/*
+ * A rule inside ::ffff:0:0/96 names IPv4 addresses: it becomes the IPv4
+ * rule it means, so that it matches IPv4 clients and IPv4-mapped ones
+ * alike (both are matched against the IPv4 rules).
+ */
+
+static void
+ngx_http_webhook_allow_unmap(ngx_cidr_t *cidr)
+{
+    u_char      *a, *m;
+    in_addr_t    addr, mask;
+    ngx_uint_t   n;
+
+    if (cidr->family != AF_INET6
+        || !IN6_IS_ADDR_V4MAPPED(&cidr->u.in6.addr))
+    {
+        return;
+    }
+
+    m = cidr->u.in6.mask.s6_addr;
+
+    for (n = 0; n < 12; n++) {
+        if (m[n] != 0xff) {
+            return;     /* wider than ::ffff:0:0/96: stays IPv6 */
+        }
+    }
+
+    a = cidr->u.in6.addr.s6_addr;
+
+    /* u.in and u.in6 share their bytes: read both before writing */
+    addr = htonl((in_addr_t) a[12] << 24 | (in_addr_t) a[13] << 16
+                 | (in_addr_t) a[14] << 8 | a[15]);
+    mask = htonl((in_addr_t) m[12] << 24 | (in_addr_t) m[13] << 16
+                 | (in_addr_t) m[14] << 8 | m[15]);
+
+    cidr->family = AF_INET;
+    cidr->u.in.addr = addr;
+    cidr->u.in.mask = mask;
+}
+
+#endif
 
 
 ngx_int_t
 ngx_http_webhook_allow_match(ngx_http_webhook_allow_t *allow,
     struct sockaddr *sa)
 {
-    in_addr_t             addr;
-    ngx_uint_t            i, n;
-    ngx_cidr_t           *rule;
     struct sockaddr_in   *sin;
 #if (NGX_HAVE_INET6)
     u_char               *p;
+    in_addr_t             addr;
+    ngx_uint_t            i, n;
+    ngx_cidr_t           *rule;
     struct in6_addr      *a6;
     struct sockaddr_in6  *sin6;
 #endif
@@ -251,16 +305,22 @@ ngx_http_webhook_allow_match(ngx_http_webhook_allow_t *allow,
         sin6 = (struct sockaddr_in6 *) sa;
         a6 = &sin6->sin6_addr;
 
+        if (allow->rules == NULL) {
+            return NGX_DECLINED;
+        }
+
         if (IN6_IS_ADDR_V4MAPPED(a6)) {
-            /* ::ffff:a.b.c.d is matched by the IPv4 rules */
+            /*
+             * ::ffff:a.b.c.d is matched by the IPv4 rules, and by an IPv6
+             * rule wider than ::ffff:0:0/96 (such as ::/0)
+             */
             p = a6->s6_addr;
             addr = htonl((in_addr_t) p[12] << 24 | (in_addr_t) p[13] << 16
                          | (in_addr_t) p[14] << 8 | p[15]);
-            goto inet;
-        }
 
-        if (allow->rules == NULL) {
-            return NGX_DECLINED;
+            if (ngx_http_webhook_allow_inet(allow->rules, addr) == NGX_OK) {
+                return NGX_OK;
+            }
         }
 
         rule = allow->rules->elts;
@@ -287,23 +347,29 @@ ngx_http_webhook_allow_match(ngx_http_webhook_allow_t *allow,
 #endif
 
     case AF_INET:
+        if (allow->rules == NULL) {
+            return NGX_DECLINED;
+        }
+
         sin = (struct sockaddr_in *) sa;
-        addr = sin->sin_addr.s_addr;
-        goto inet;
+        return ngx_http_webhook_allow_inet(allow->rules,
+                                           sin->sin_addr.s_addr);
 
     default:
         return NGX_DECLINED;
     }
+}
 
-inet:
 
-    if (allow->rules == NULL) {
-        return NGX_DECLINED;
-    }
+static ngx_int_t
+ngx_http_webhook_allow_inet(ngx_array_t *rules, in_addr_t addr)
+{
+    ngx_uint_t   i;
+    ngx_cidr_t  *rule;
 
-    rule = allow->rules->elts;
+    rule = rules->elts;
 
-    for (i = 0; i < allow->rules->nelts; i++) {
+    for (i = 0; i < rules->nelts; i++) {
         if (rule[i].family == AF_INET
             && (addr & rule[i].u.in.mask) == rule[i].u.in.addr)
         {

@@ -272,3 +272,78 @@ $::sig
 --- error_code: 401
 --- error_log
 webhook rejected: invalid_signature
+
+
+
+=== TEST 14: a rule written IPv4-mapped matches the IPv4 client it names
+--- config
+    location /hook {
+        webhook_verify github; webhook_secret s; webhook_replay off;
+        webhook_allow ::ffff:127.0.0.0/104;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up { return 200 "upstream got it\n"; }
+--- request eval
+Webhook::post("/hook", $::body)
+--- more_headers eval
+$::sig
+--- response_body
+upstream got it
+
+
+
+=== TEST 15: a rule written IPv4-mapped matches a mapped client inside it
+--- config
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+    location /hook {
+        webhook_verify github; webhook_secret s; webhook_replay off;
+        webhook_allow ::ffff:10.1.0.0/112;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up { return 200 "upstream got it\n"; }
+--- request eval
+Webhook::post("/hook", $::body)
+--- more_headers eval
+$::sig . "X-Forwarded-For: ::ffff:10.1.2.3\n"
+--- response_body
+upstream got it
+
+
+
+=== TEST 16: a rule written IPv4-mapped refuses a mapped client outside it
+--- config
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+    location /hook {
+        webhook_verify github; webhook_secret s; webhook_replay off;
+        webhook_allow ::ffff:10.1.0.0/112;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up { return 200 "upstream got it\n"; }
+--- request eval
+Webhook::post("/hook", $::body)
+--- more_headers eval
+$::sig . "X-Forwarded-For: ::ffff:10.2.0.1\n"
+--- error_code: 403
+--- error_log
+webhook rejected: ip_denied
+
+
+
+=== TEST 17: ::/0 takes IPv4-mapped clients too
+--- config
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+    location /hook {
+        webhook_verify github; webhook_secret s; webhook_replay off;
+        webhook_allow ::/0;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up { return 200 "upstream got it\n"; }
+--- request eval
+Webhook::post("/hook", $::body)
+--- more_headers eval
+$::sig . "X-Forwarded-For: ::ffff:192.0.2.7\n"
+--- response_body
+upstream got it

@@ -48,14 +48,19 @@ ngx_fuzz_match(ngx_http_webhook_allow_t *allow, const uint8_t *data,
     rc = ngx_http_webhook_allow_match(allow, sa6);
     ngx_fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED);
 
-    /* ::ffff:a.b.c.d answers as a.b.c.d does */
+    /*
+     * ::ffff:a.b.c.d is let in wherever a.b.c.d is (an IPv6 rule wider
+     * than ::ffff:0:0/96, such as ::/0, may let in the mapped form only)
+     */
 
     ngx_memzero(&sin6.sin6_addr, 10);
     sin6.sin6_addr.s6_addr[10] = 0xff;
     sin6.sin6_addr.s6_addr[11] = 0xff;
     ngx_memcpy(&sin6.sin6_addr.s6_addr[12], a, 4);
 
-    ngx_fuzz_assert(ngx_http_webhook_allow_match(allow, sa6) == v4);
+    rc = ngx_http_webhook_allow_match(allow, sa6);
+    ngx_fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED);
+    ngx_fuzz_assert(v4 != NGX_OK || rc == NGX_OK);
 
     ngx_memzero(&sun, sizeof(struct sockaddr_un));
     sun.sun_family = AF_UNIX;
