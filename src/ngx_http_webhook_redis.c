@@ -643,12 +643,13 @@ ngx_int_t
 ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e *reason)
 {
+    size_t                            argvlen[6];
+    u_char                            ttl[NGX_INT64_LEN];
+    const char                       *argv[6];
     ngx_http_webhook_redis_t         *rd;
-    ngx_http_webhook_loc_conf_t      *wlcf;
     ngx_http_webhook_redis_waiter_t  *w;
 
     rd = ngx_http_webhook_redis;
-    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
 
     if (rd == NULL || rd->ac == NULL
         || rd->state == NGX_HTTP_WEBHOOK_REDIS_DOWN
@@ -673,10 +674,26 @@ ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     ngx_hex_dump(w->token, (u_char *) &ctx->token, sizeof(ctx->token));
     w->sent_us = ngx_http_webhook_redis_now_us();
 
-    if (redisAsyncCommand(rd->ac, ngx_http_webhook_redis_reserve_reply, w,
-                          "SET %b %b NX PX %llu", w->key, w->key_len,
-                          w->token, sizeof(w->token),
-                          (unsigned long long) ctx->ttl)
+    /*
+     * SET key token NX PX ttl, as an argument vector: hiredis would render
+     * a format string through vsnprintf on every request
+     */
+
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[1] = (char *) w->key;
+    argvlen[1] = w->key_len;
+    argv[2] = (char *) w->token;
+    argvlen[2] = sizeof(w->token);
+    argv[3] = "NX";
+    argvlen[3] = 2;
+    argv[4] = "PX";
+    argvlen[4] = 2;
+    argv[5] = (char *) ttl;
+    argvlen[5] = ngx_sprintf(ttl, "%M", ctx->ttl) - ttl;
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_http_webhook_redis_reserve_reply,
+                              w, 6, argv, argvlen)
         != REDIS_OK)
     {
         ngx_free(w);
@@ -691,8 +708,6 @@ ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     ngx_add_timer(&w->timer, rd->conf->timeout);
 
     ctx->waiter = w;
-
-    (void) wlcf;
 
     return NGX_AGAIN;
 }

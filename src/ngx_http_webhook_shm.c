@@ -14,14 +14,16 @@
 #include "ngx_http_webhook_module.h"
 
 
-typedef struct {
-    ngx_rbtree_node_t             node;     /* key: first bytes of key */
+typedef struct ngx_http_webhook_entry_s  ngx_http_webhook_entry_t;
+
+struct ngx_http_webhook_entry_s {
+    ngx_http_webhook_entry_t     *next;     /* in its hash bucket */
     ngx_queue_t                   queue;
     ngx_msec_t                    expire;
     uint64_t                      token;
     ngx_uint_t                    kept;
     u_char                        key[NGX_HTTP_WEBHOOK_KEY_LEN];
-} ngx_http_webhook_entry_t;
+};
 
 
 typedef struct ngx_http_webhook_shm_label_s  ngx_http_webhook_shm_label_t;
@@ -34,12 +36,19 @@ struct ngx_http_webhook_shm_label_s {
 };
 
 
+/*
+ * Keys are SHA-256 digests, uniformly spread: a hash table indexed by their
+ * first bytes finds one in a bucket read and an entry read, where a tree
+ * of a million keys costs some twenty cache misses per descent.
+ */
+
 typedef struct {
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
+    ngx_http_webhook_entry_t    **buckets;
+    ngx_uint_t                    mask;     /* buckets - 1, a power of 2 */
     ngx_queue_t                   queue;    /* most recent first */
     ngx_uint_t                    entries;
     ngx_uint_t                    evicted;
+    ngx_msec_t                    alerted;  /* last "is full" alert */
     ngx_http_webhook_shm_label_t *labels;
 } ngx_http_webhook_shctx_t;
 
@@ -55,6 +64,8 @@ static ngx_int_t ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_webhook_bind_labels(
     ngx_http_webhook_zone_ctx_t *ctx);
+static ngx_http_webhook_entry_t **ngx_http_webhook_bucket(
+    ngx_http_webhook_shctx_t *sh, u_char *key);
 static ngx_http_webhook_entry_t *ngx_http_webhook_lookup(
     ngx_http_webhook_shctx_t *sh, u_char *key);
 static void ngx_http_webhook_delete(ngx_http_webhook_zone_ctx_t *ctx,
@@ -103,6 +114,7 @@ ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_webhook_zone_ctx_t  *octx = data;
 
     size_t                        len;
+    ngx_uint_t                    n;
     ngx_http_webhook_zone_ctx_t  *ctx;
 
     ctx = shm_zone->data;
@@ -129,8 +141,24 @@ ngx_http_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_memzero(ctx->sh, sizeof(ngx_http_webhook_shctx_t));
     ctx->shpool->data = ctx->sh;
 
-    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                    ngx_rbtree_insert_value);
+    /*
+     * one bucket per 256 bytes of zone: an entry takes a 128-byte slab
+     * chunk, so a full zone keeps its chains at half an entry on average
+     */
+
+    n = 1;
+
+    while (n < shm_zone->shm.size / 256) {
+        n <<= 1;
+    }
+
+    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool,
+                                       n * sizeof(ngx_http_webhook_entry_t *));
+    if (ctx->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->sh->mask = n - 1;
     ngx_queue_init(&ctx->sh->queue);
 
     len = sizeof(" in webhook_zone \"\"") + shm_zone->shm.name.len;
@@ -206,40 +234,26 @@ ngx_http_webhook_bind_labels(ngx_http_webhook_zone_ctx_t *ctx)
 }
 
 
-static ngx_http_webhook_entry_t *
-ngx_http_webhook_lookup(ngx_http_webhook_shctx_t *sh, u_char *key)
+static ngx_http_webhook_entry_t **
+ngx_http_webhook_bucket(ngx_http_webhook_shctx_t *sh, u_char *key)
 {
-    ngx_int_t                  rc;
-    ngx_rbtree_key_t           hash;
-    ngx_rbtree_node_t         *node, *sentinel;
-    ngx_http_webhook_entry_t  *e;
+    uint64_t  hash;
 
     ngx_memcpy(&hash, key, sizeof(hash));
 
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
+    return &sh->buckets[hash & sh->mask];
+}
 
-    while (node != sentinel) {
 
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
+static ngx_http_webhook_entry_t *
+ngx_http_webhook_lookup(ngx_http_webhook_shctx_t *sh, u_char *key)
+{
+    ngx_http_webhook_entry_t  *e;
 
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        e = (ngx_http_webhook_entry_t *) node;
-
-        rc = ngx_memcmp(key, e->key, NGX_HTTP_WEBHOOK_KEY_LEN);
-
-        if (rc == 0) {
+    for (e = *ngx_http_webhook_bucket(sh, key); e; e = e->next) {
+        if (ngx_memcmp(key, e->key, NGX_HTTP_WEBHOOK_KEY_LEN) == 0) {
             return e;
         }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
@@ -250,8 +264,17 @@ static void
 ngx_http_webhook_delete(ngx_http_webhook_zone_ctx_t *ctx,
     ngx_http_webhook_entry_t *e)
 {
+    ngx_http_webhook_entry_t  **pe;
+
+    for (pe = ngx_http_webhook_bucket(ctx->sh, e->key); *pe != e;
+         pe = &(*pe)->next)
+    {
+        /* void */
+    }
+
+    *pe = e->next;
+
     ngx_queue_remove(&e->queue);
-    ngx_rbtree_delete(&ctx->sh->rbtree, &e->node);
     ngx_slab_free_locked(ctx->shpool, e);
     ctx->sh->entries--;
 }
@@ -293,7 +316,7 @@ ngx_int_t
 ngx_http_webhook_shm_reserve(ngx_shm_zone_t *zone, u_char *key,
     ngx_msec_t ttl, uint64_t token)
 {
-    ngx_http_webhook_entry_t     *e;
+    ngx_http_webhook_entry_t     *e, **bucket;
     ngx_http_webhook_zone_ctx_t  *ctx;
 
     ctx = zone->data;
@@ -329,11 +352,16 @@ ngx_http_webhook_shm_reserve(ngx_shm_zone_t *zone, u_char *key,
          * likely to be replayed inside its window; the alert says to
          * grow the zone.
          */
-        if (ngx_http_webhook_expire(ctx, 1, 1)) {
+        if (ngx_http_webhook_expire(ctx, 1, 1)
+            && ngx_current_msec - ctx->sh->alerted >= 1000)
+        {
+            /* once a second at most: a full zone stays full under load */
+            ctx->sh->alerted = ngx_current_msec;
+
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
                           "webhook_zone \"%V\" is full: evicted the oldest "
-                          "unexpired replay key; increase its size",
-                          &zone->shm.name);
+                          "unexpired replay key (%ui so far); increase its "
+                          "size", &zone->shm.name, ctx->sh->evicted);
         }
 
         e = ngx_slab_alloc_locked(ctx->shpool,
@@ -345,8 +373,11 @@ ngx_http_webhook_shm_reserve(ngx_shm_zone_t *zone, u_char *key,
     }
 
     ngx_memcpy(e->key, key, NGX_HTTP_WEBHOOK_KEY_LEN);
-    ngx_memcpy(&e->node.key, key, sizeof(e->node.key));
-    ngx_rbtree_insert(&ctx->sh->rbtree, &e->node);
+
+    bucket = ngx_http_webhook_bucket(ctx->sh, key);
+    e->next = *bucket;
+    *bucket = e;
+
     ctx->sh->entries++;
 
 fill:

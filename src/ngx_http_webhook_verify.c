@@ -701,8 +701,16 @@ ngx_http_webhook_decode_mac(ngx_str_t *value, ngx_http_webhook_encoding_e enc,
 {
     size_t     i;
     u_char     buf[NGX_HTTP_WEBHOOK_MAX_MAC + 2];
-    ngx_int_t  hi, lo;
+    u_char     hi, lo;
     ngx_str_t  dst;
+
+    /* a hex digit's value plus one; 0 for any other byte */
+    static u_char  nibble[256] = {
+        ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+        ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+        ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+        ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16
+    };
 
     if (enc == NGX_HTTP_WEBHOOK_ENC_HEX) {
         if (value->len != size * 2) {
@@ -710,14 +718,14 @@ ngx_http_webhook_decode_mac(ngx_str_t *value, ngx_http_webhook_encoding_e enc,
         }
 
         for (i = 0; i < size; i++) {
-            hi = ngx_hextoi(&value->data[2 * i], 1);
-            lo = ngx_hextoi(&value->data[2 * i + 1], 1);
+            hi = nibble[value->data[2 * i]];
+            lo = nibble[value->data[2 * i + 1]];
 
-            if (hi == NGX_ERROR || lo == NGX_ERROR) {
+            if (hi == 0 || lo == 0) {
                 return NGX_ERROR;
             }
 
-            sig->mac[i] = (u_char) (hi << 4 | lo);
+            sig->mac[i] = (u_char) ((hi - 1) << 4 | (lo - 1));
         }
 
         sig->len = size;
