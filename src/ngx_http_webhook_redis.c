@@ -55,6 +55,7 @@ typedef struct {
     ngx_uint_t                       errors;
     ngx_uint_t                       probe_pending;
     ngx_uint_t                       exiting;
+    ngx_uint_t                       writing;   /* in redisAsyncHandleWrite */
 } ngx_http_webhook_redis_t;
 
 
@@ -358,14 +359,36 @@ ngx_http_webhook_redis_del_read(void *privdata)
 }
 
 
+/*
+ * A command queued on a connected socket is written at the end of this
+ * event loop iteration, in one write with every other command queued in
+ * it, without registering for (and waiting on) a writable socket. Only a
+ * write that did not finish, or a connect in progress, waits for epoll.
+ */
+
 static void
 ngx_http_webhook_redis_add_write(void *privdata)
 {
     ngx_http_webhook_redis_t  *rd = privdata;
 
-    if (rd->conn && !rd->conn->write->active) {
-        (void) ngx_add_event(rd->conn->write, NGX_WRITE_EVENT,
-                             NGX_LEVEL_EVENT);
+    ngx_event_t  *wev;
+
+    if (rd->conn == NULL) {
+        return;
+    }
+
+    wev = rd->conn->write;
+
+    if (!rd->writing && rd->ac && (rd->ac->c.flags & REDIS_CONNECTED)) {
+        if (!wev->posted) {
+            ngx_post_event(wev, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (!wev->active) {
+        (void) ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
     }
 }
 
@@ -461,7 +484,9 @@ ngx_http_webhook_redis_write_handler(ngx_event_t *ev)
     ngx_http_webhook_redis_t  *rd = c->data;
 
     if (rd->ac) {
+        rd->writing = 1;
         redisAsyncHandleWrite(rd->ac);
+        rd->writing = 0;
     }
 }
 
