@@ -2,11 +2,19 @@
 -- twice (the second copy is a replay the edge must refuse), and counts
 -- the statuses it sees. The load generator does no crypto.
 --
+-- The list is never sent a second time: a delivery sent again long after
+-- its first pair is not the replay the test means (its copies may be
+-- decided by different stores across a Redis outage). Once a thread has
+-- sent its share, it sends "GET /drain" until wrk's time is up; the
+-- server answers those 204, and they are counted as "drained", not as
+-- statuses.
+--
 --   WEBHOOK_REQUESTS=file   lines of "<hex signature> <body>"
 --   WEBHOOK_THREADS=N       the same N as wrk's -t
 
 local requests = {}
 local next_index = 1
+local drain   -- formatted in init(), once wrk has set its Host header
 counts = {}   -- global: done() reads it from each thread
 local threads = {}
 
@@ -22,6 +30,7 @@ function init(args)
     local path = os.getenv("WEBHOOK_REQUESTS")
     local nthreads = tonumber(os.getenv("WEBHOOK_THREADS") or "1")
     local lineno = 0
+    drain = wrk.format("GET", "/drain")
     for line in io.lines(path) do
         if lineno % nthreads == id then
             local sig, body = line:match("^(%x+) (.*)$")
@@ -38,10 +47,10 @@ end
 
 function request()
     local r = requests[next_index]
-    next_index = next_index + 1
-    if next_index > #requests then
-        next_index = 1
+    if r == nil then
+        return drain
     end
+    next_index = next_index + 1
     return r
 end
 
@@ -58,6 +67,10 @@ function done(summary, latency, requests)
         end
     end
     for status, n in pairs(total) do
-        io.write(string.format("status %d %d\n", status, n))
+        if status == 204 then
+            io.write(string.format("drained %d\n", n))
+        else
+            io.write(string.format("status %d %d\n", status, n))
+        end
     end
 end
