@@ -348,7 +348,9 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
         || take_long(get, "HTTP_TIMEOUT_MS", 10000, 100, 600000,
                      &cfg->http_timeout_ms, err, err_len) != 0
         || take_long(get, "EDGE_ATTEST_MAX_AGE", 300, 1, 86400,
-                     &cfg->attest_max_age_s, err, err_len) != 0)
+                     &cfg->attest_max_age_s, err, err_len) != 0
+        || take_long(get, "WORKER_INTAKE_THREADS", 4, 1, 64,
+                     &cfg->intake_threads, err, err_len) != 0)
     {
         goto failed;
     }

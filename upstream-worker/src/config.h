@@ -45,6 +45,7 @@ typedef struct {
     long           claim_idle_ms;
     long           http_timeout_ms;
     long           attest_max_age_s;
+    long           intake_threads;          /* WORKER_INTAKE_THREADS */
 } worker_config;
 
 /*

@@ -20,16 +20,34 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <pthread.h>
 
 #define BODY_MAX (64 * 1024)
 
-struct http_server {
+/*
+ * What one of MHD's intake threads works with: its own Redis connection
+ * and its own curl handle for the payment-method pre-check, so the
+ * threads never wait for each other. With appendfsync always, Redis
+ * fsyncs once for all the jobs that arrived in one of its event loop
+ * iterations: concurrent intakes share an fsync instead of queueing
+ * behind one another.
+ */
+typedef struct {
     const worker_config *cfg;
     metrics             *metrics;
-    /* used only by MHD's one internal thread */
     queue               *queue;
     outbound            *precheck_http;
     whmcs               *precheck_whmcs;
+} intake_thread;
+
+struct http_server {
+    const worker_config *cfg;
+    intake_thread       *threads;       /* WORKER_INTAKE_THREADS of them */
+    size_t               nthreads;
+    size_t               claimed;       /* under lock */
+    pthread_mutex_t      lock;
+    pthread_key_t        key;           /* an MHD thread -> its threads[i] */
+    int                  key_made;
     struct MHD_Daemon   *daemon;
     int                  listen_fd;
 };
@@ -169,7 +187,7 @@ portal_status(const char *job_status, const char *skip_reason)
  * 0 go on (also when WHMCS cannot tell: the job checks again).
  */
 static int
-payment_method_missing(http_server *s, const intake_request *req)
+payment_method_missing(intake_thread *s, const intake_request *req)
 {
     char          client[24];
     const char   *params[] = { "clientid", client, NULL };
@@ -204,7 +222,7 @@ payment_method_missing(http_server *s, const intake_request *req)
 
 
 static enum MHD_Result
-handle_intake(http_server *s, struct MHD_Connection *conn, const route *rt,
+handle_intake(intake_thread *s, struct MHD_Connection *conn, const route *rt,
     request_state *st)
 {
     intake_request  req;
@@ -308,7 +326,7 @@ handle_intake(http_server *s, struct MHD_Connection *conn, const route *rt,
 
 
 static enum MHD_Result
-handle_job(http_server *s, struct MHD_Connection *conn, const route *rt)
+handle_job(intake_thread *s, struct MHD_Connection *conn, const route *rt)
 {
     json_t *h;
     int     failed;
@@ -329,7 +347,7 @@ handle_job(http_server *s, struct MHD_Connection *conn, const route *rt)
 
 
 static enum MHD_Result
-handle_order(http_server *s, struct MHD_Connection *conn, const route *rt)
+handle_order(intake_thread *s, struct MHD_Connection *conn, const route *rt)
 {
     char         job_id[64];
     int          rc, failed;
@@ -388,7 +406,7 @@ handle_order(http_server *s, struct MHD_Connection *conn, const route *rt)
 
 
 static enum MHD_Result
-handle_retry(http_server *s, struct MHD_Connection *conn, const route *rt)
+handle_retry(intake_thread *s, struct MHD_Connection *conn, const route *rt)
 {
     int rc = queue_retry_dead(s->queue, rt->id, clock_now_ms());
 
@@ -435,7 +453,7 @@ health_events(json_t *v, json_t *state, const char *channel)
 
 
 static enum MHD_Result
-handle_health(http_server *s, struct MHD_Connection *conn)
+handle_health(intake_thread *s, struct MHD_Connection *conn)
 {
     queue_stats  st;
     json_t      *v;
@@ -470,7 +488,7 @@ handle_health(http_server *s, struct MHD_Connection *conn)
 
 
 static enum MHD_Result
-dispatch(http_server *s, struct MHD_Connection *conn, const char *method,
+dispatch(intake_thread *s, struct MHD_Connection *conn, const char *method,
     const char *url, request_state *st)
 {
     route rt;
@@ -508,6 +526,49 @@ dispatch(http_server *s, struct MHD_Connection *conn, const char *method,
     }
     default:
         return send_error(conn, 404, "not_found", "No such endpoint");
+    }
+}
+
+
+/*
+ * The calling MHD thread's own intake_thread, given out on its first
+ * request. MHD runs exactly nthreads threads that call on_request, so one
+ * is always left for a thread that has none yet.
+ */
+static intake_thread *
+intake_thread_of(http_server *s)
+{
+    intake_thread *t = pthread_getspecific(s->key);
+
+    if (t != NULL) {
+        return t;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->claimed < s->nthreads) {
+        t = &s->threads[s->claimed++];
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (t != NULL && pthread_setspecific(s->key, t) != 0) {
+        t = NULL;
+    }
+    return t;
+}
+
+
+static void
+intake_threads_free(http_server *s)
+{
+    size_t i;
+
+    for (i = 0; s->threads != NULL && i < s->nthreads; i++) {
+        whmcs_free(s->threads[i].precheck_whmcs);
+        outbound_free(s->threads[i].precheck_http);
+        queue_free(s->threads[i].queue);
+    }
+    free(s->threads);
+    if (s->key_made) {
+        pthread_key_delete(s->key);
+        pthread_mutex_destroy(&s->lock);
     }
 }
 
@@ -552,7 +613,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return dispatch(s, conn, method, url, st);
+    {
+        intake_thread *t = intake_thread_of(s);
+
+        if (t == NULL) {
+            return send_error(conn, 503, "worker_busy",
+                              "No intake thread is free; retry later");
+        }
+        return dispatch(t, conn, method, url, st);
+    }
 }
 
 
@@ -645,21 +714,35 @@ http_server *
 http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
 {
     http_server *s = calloc(1, sizeof(*s));
+    size_t       i;
 
     if (s == NULL) {
         snprintf(err, err_len, "out of memory");
         return NULL;
     }
     s->cfg = cfg;
-    s->metrics = m;
     s->listen_fd = -1;
-    s->queue = queue_new(&cfg->redis, 2000);
-    s->precheck_http = outbound_new(m, 2000);
-    s->precheck_whmcs = s->precheck_http ? whmcs_new(cfg, s->precheck_http)
-                                         : NULL;
-    if (s->queue == NULL || s->precheck_whmcs == NULL) {
+    s->nthreads = (size_t) cfg->intake_threads;
+    s->threads = calloc(s->nthreads, sizeof(*s->threads));
+    if (s->threads == NULL || pthread_key_create(&s->key, NULL) != 0) {
         snprintf(err, err_len, "out of memory");
         goto failed;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    s->key_made = 1;
+    for (i = 0; i < s->nthreads; i++) {
+        intake_thread *t = &s->threads[i];
+
+        t->cfg = cfg;
+        t->metrics = m;
+        t->queue = queue_new(&cfg->redis, 2000);
+        t->precheck_http = outbound_new(m, 2000);
+        t->precheck_whmcs = t->precheck_http
+                            ? whmcs_new(cfg, t->precheck_http) : NULL;
+        if (t->queue == NULL || t->precheck_whmcs == NULL) {
+            snprintf(err, err_len, "out of memory");
+            goto failed;
+        }
     }
     s->listen_fd = bind_listener(&cfg->listen, err, err_len);
     if (s->listen_fd < 0) {
@@ -673,6 +756,7 @@ http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 512,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->nthreads,
         MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, err_len, "WORKER_LISTEN: libmicrohttpd did not start");
@@ -684,9 +768,7 @@ failed:
     if (s->listen_fd >= 0) {
         close(s->listen_fd);
     }
-    whmcs_free(s->precheck_whmcs);
-    outbound_free(s->precheck_http);
-    queue_free(s->queue);
+    intake_threads_free(s);
     free(s);
     return NULL;
 }
@@ -702,8 +784,6 @@ http_stop(http_server *s)
     if (s->cfg->listen.unix_path[0]) {
         unlink(s->cfg->listen.unix_path);
     }
-    whmcs_free(s->precheck_whmcs);
-    outbound_free(s->precheck_http);
-    queue_free(s->queue);
+    intake_threads_free(s);
     free(s);
 }

@@ -2,6 +2,7 @@
 #include "clock.h"
 #include "crypto.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,30 @@ check(queue *q, void *r)
 }
 
 
+/*
+ * An idle connection has nothing to read: if its socket is readable, Redis
+ * closed it (restarted, killed, timeout, CLIENT KILL) while this thread
+ * was not looking. Dropping it here means the next command goes out on a
+ * new connection instead of failing on the dead one and answering a 503
+ * for an outage that is already over.
+ */
+static void
+drop_if_closed(queue *q)
+{
+    struct pollfd pfd;
+
+    if (q->c == NULL) {
+        return;
+    }
+    pfd.fd = q->c->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) != 0) {
+        drop(q);
+    }
+}
+
+
 int
 queue_ready(queue *q)
 {
@@ -143,6 +168,7 @@ queue_ready(queue *q)
     struct timeval  cmd_tv;
     redisReply     *r;
 
+    drop_if_closed(q);
     if (q->c == NULL) {
         if (q->target.unix_path[0]) {
             q->c = redisConnectUnixWithTimeout(q->target.unix_path, connect_tv);

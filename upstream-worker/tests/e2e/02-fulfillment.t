@@ -8,6 +8,8 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 no warnings "uninitialized";
 use WorkerStack;
+use POSIX ();
+use Time::HiRes ();
 
 my $s = WorkerStack->new->start_all;
 my @FINAL = qw(SUCCEEDED FAILED SKIPPED NEEDS_REVIEW DEAD);
@@ -158,6 +160,45 @@ subtest 'intake pre-check: a client without a payment method -> 409' => sub {
                             json => { orderId => $ok->{Id}, whmcsClientId => 7 });
     is $st, 202, 'a client with a card: 202';
     is $s->wait_job($b->{job_id}, 20, @FINAL)->{status}, 'SUCCEEDED', 'provisioned';
+};
+
+subtest 'a slow pre-check holds one intake thread, not the intake' => sub {
+    # WHMCS answers GetPayMethods after 2 s; meanwhile other requests are
+    # answered by the other intake threads (WORKER_INTAKE_THREADS=4)
+    my $slow = $s->order(Id => new_order_id());
+    my $fast = $s->order(Id => new_order_id());
+    $s->seed_sf($slow, $fast);
+    $s->fail_next('whmcs', action => 'GetPayMethods', mode => 'delay', delay_ms => 2000);
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        # its own client: a kept-alive socket must not be shared with the parent
+        $s->{http} = HTTP::Tiny->new(timeout => 10);
+        my ($st) = $s->fulfill('slow-1', order => $slow->{Id},
+                               json => { orderId => $slow->{Id}, whmcsClientId => 7 });
+        POSIX::_exit($st == 202 ? 0 : 1);
+    }
+    # the child's request is in the pre-check by then
+    Time::HiRes::sleep(0.3);
+    my $t0 = Time::HiRes::time();
+    my ($st, $b) = $s->worker(GET => '/health');
+    my $health_s = Time::HiRes::time() - $t0;
+    is $st, 200, 'health answers during the slow pre-check';
+    $t0 = Time::HiRes::time();
+    ($st, $b) = $s->fulfill('fast-1', order => $fast->{Id},
+                            json => { orderId => $fast->{Id} });
+    my $intake_s = Time::HiRes::time() - $t0;
+    is $st, 202, 'another intake is accepted during the slow pre-check';
+    ok $health_s < 1 && $intake_s < 1,
+       sprintf('neither waited for WHMCS (health %.3f s, intake %.3f s)',
+               $health_s, $intake_s);
+    waitpid $pid, 0;
+    is $? >> 8, 0, 'the slow request was accepted once WHMCS answered';
+    # both jobs end before the next subtest counts AddOrders
+    $s->wait_job($b->{job_id}, 20, @FINAL);
+    ok WorkerStack::wait_until('the slow job', 20, sub {
+        my ($ost, $ob) = $s->worker(GET => "/orders/$slow->{Id}");
+        $ost == 200 && $ob->{status} ne 'Activating' }), 'the slow job ended';
 };
 
 subtest 'WHMCS 5xx on AddOrder, then recovery -> Provisioned with one order' => sub {

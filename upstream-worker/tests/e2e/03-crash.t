@@ -13,7 +13,7 @@ use WorkerStack;
 my $s = WorkerStack->new(worker_env => { HTTP_TIMEOUT_MS => 6000 })->start_all;
 my @FINAL = qw(SUCCEEDED FAILED SKIPPED NEEDS_REVIEW DEAD);
 $s->seed_whmcs(clients => [ map { { id => $_, paymethods => [ { gateway_name => 'stripe' } ] } }
-                            21 .. 26 ]);
+                            21 .. 27 ]);
 
 sub add_orders { my ($client) = @_;
     scalar grep { $_->{params}{clientid} == $client } $s->calls('whmcs', 'AddOrder') }
@@ -122,6 +122,23 @@ subtest 'Redis down at intake: 503, and nothing acknowledged is lost' => sub {
     is $jb->{status}, 'SUCCEEDED', 'B provisioned';
     is add_orders(23), 1, 'one AddOrder for A';
     is add_orders(24), 1, 'one AddOrder for B';
+};
+
+subtest 'Redis restarted while the worker is idle: the next requests succeed' => sub {
+    my ($st) = $s->worker(GET => '/health');
+    is $st, 200, 'health before';
+    $s->kill9('redis');
+    $s->start_redis;
+    # the same kept-alive connection, so the same intake thread, whose Redis
+    # connection Redis closed while it was idle
+    ($st) = $s->worker(GET => '/health');
+    is $st, 200, 'health right after the restart: 200, not 503';
+    my $o = $s->order(Id => '801000000000027AAA', Account => { WHMCS_Client_ID__c => 27 });
+    $s->seed_sf($o);
+    my ($st2, $b) = $s->fulfill('idle-restart', order => $o->{Id});
+    is $st2, 202, 'intake right after the restart: 202';
+    my $j = $s->wait_job($b->{job_id}, 20, @FINAL);
+    is $j->{status}, 'SUCCEEDED', 'and the job ran' or diag explain $j;
 };
 
 subtest 'two workers: a slow run is reclaimed, AddOrder still once' => sub {

@@ -85,6 +85,7 @@ test_complete(void **state)
     assert_null(cfg.edge_attest_secret);
     assert_null(cfg.whmcs_access_key);
     assert_int_equal(cfg.max_attempts, 5);
+    assert_int_equal(cfg.intake_threads, 4);
     assert_string_equal(cfg.sf_api_version, "60.0");
     assert_int_equal(cfg.events_enabled, 0);
     assert_string_equal(cfg.events_channel, "/event/OrderProvisionRequested__e");
@@ -142,6 +143,8 @@ test_missing_and_malformed(void **state)
     expect_failure("WORKER_LISTEN", "unix:relative.sock", "WORKER_LISTEN");
     expect_failure("JOB_MAX_ATTEMPTS", "0", "JOB_MAX_ATTEMPTS");
     expect_failure("JOB_MAX_ATTEMPTS", "five", "JOB_MAX_ATTEMPTS");
+    expect_failure("WORKER_INTAKE_THREADS", "0", "WORKER_INTAKE_THREADS");
+    expect_failure("WORKER_INTAKE_THREADS", "65", "WORKER_INTAKE_THREADS");
     expect_failure("SF_API_VERSION", "v60", "SF_API_VERSION");
     expect_failure("SF_EVENTS_ENABLED", "maybe", "SF_EVENTS_ENABLED");
     expect_failure("SF_PROVISION_EVENT_CHANNEL", "/topic/x", "SF_PROVISION_EVENT_CHANNEL");
