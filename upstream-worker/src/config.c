@@ -349,7 +349,7 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
                      &cfg->http_timeout_ms, err, err_len) != 0
         || take_long(get, "EDGE_ATTEST_MAX_AGE", 300, 1, 86400,
                      &cfg->attest_max_age_s, err, err_len) != 0
-        || take_long(get, "WORKER_INTAKE_THREADS", 4, 1, 64,
+        || take_long(get, "WORKER_INTAKE_THREADS", 8, 1, 64,
                      &cfg->intake_threads, err, err_len) != 0)
     {
         goto failed;

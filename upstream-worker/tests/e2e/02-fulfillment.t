@@ -164,7 +164,7 @@ subtest 'intake pre-check: a client without a payment method -> 409' => sub {
 
 subtest 'a slow pre-check holds one intake thread, not the intake' => sub {
     # WHMCS answers GetPayMethods after 2 s; meanwhile other requests are
-    # answered by the other intake threads (WORKER_INTAKE_THREADS=4)
+    # answered by the other intake threads (WORKER_INTAKE_THREADS, default 8)
     my $slow = $s->order(Id => new_order_id());
     my $fast = $s->order(Id => new_order_id());
     $s->seed_sf($slow, $fast);

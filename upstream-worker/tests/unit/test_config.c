@@ -85,7 +85,7 @@ test_complete(void **state)
     assert_null(cfg.edge_attest_secret);
     assert_null(cfg.whmcs_access_key);
     assert_int_equal(cfg.max_attempts, 5);
-    assert_int_equal(cfg.intake_threads, 4);
+    assert_int_equal(cfg.intake_threads, 8);
     assert_string_equal(cfg.sf_api_version, "60.0");
     assert_int_equal(cfg.events_enabled, 0);
     assert_string_equal(cfg.events_channel, "/event/OrderProvisionRequested__e");
