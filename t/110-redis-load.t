@@ -82,19 +82,47 @@ CONF
         or die "nginx did not start";
     sleep 0.5;
 
-    # Redis goes away a third of the way in and comes back at two thirds
+    # The outage follows the load, not the clock: wrk gets a generous
+    # -d and is stopped with SIGINT (it then reports as usual) once
+    # Redis has been up, down and up again under load for $seconds/3
+    # each. A slow machine that takes seconds to read the request list
+    # into wrk's Lua states still sees the whole sequence.
     my $wrk = fork();
     die "fork: $!" unless defined $wrk;
     if ($wrk == 0) {
         exec "sh", "-c", "WEBHOOK_REQUESTS=$dir/requests WEBHOOK_THREADS=2 exec wrk -t2 -c16 "
-                         . "-d${seconds}s --timeout 2s -s t/load/signed.lua "
+                         . "-d120s --timeout 2s -s t/load/signed.lua "
                          . "http://127.0.0.1:$port/ > $dir/wrk.out 2>&1"
             or POSIX::_exit(127);
     }
+    my $until = sub {    # waits for a condition, at most $limit seconds
+        my ($limit, $what, $cond) = @_;
+        my $deadline = Time::HiRes::time() + $limit;
+        while (Time::HiRes::time() < $deadline) {
+            return 1 if $cond->();
+            sleep 0.05;
+        }
+        diag "$policy: gave up waiting ${limit}s for $what";
+        return 0;
+    };
+    my $grep_log = sub {
+        my ($re) = @_;
+        open my $e, '<', "$dir/logs/error.log" or return 0;
+        while (<$e>) { return 1 if /$re/ }
+        return 0;
+    };
+    $until->(60, "the load to reach the upstream",
+             sub { -s "$dir/logs/taken.log" });
     sleep $seconds / 3;
     $redis->stop;
+    $until->(10, "a request to meet the outage",
+             sub { $grep_log->(qr/webhook: redis unavailable/) });
     sleep $seconds / 3;
     $redis->start;
+    $until->(10, "Redis to decide deliveries again",
+             sub { $redis->command("DBSIZE") > 0 });
+    sleep $seconds / 3;
+    kill 'INT', $wrk;
     waitpid $wrk, 0;
     my $out = do { local $/; open my $o, '<', "$dir/wrk.out"; <$o> // '' };
 
@@ -158,9 +186,11 @@ CONF
               . "raise WEBHOOK_LOAD_UNIQUE (now $unique)";
     ok $total <= 2 * $unique, "$policy: no delivery was sent more than twice";
 
-    # every delivery is sent twice: one copy may pass, never both
+    # every delivery is sent twice: one copy may pass, never both. When
+    # wrk stops, each of its 16 connections may have had the first copy
+    # of a delivery answered and not yet the second.
     my $pairs = int($total / 2);
-    ok(($status{200} || 0) <= $pairs + 1,
+    ok(($status{200} || 0) <= $pairs + 16,
        "$policy: at most one copy of each delivery passed");
 }
 
