@@ -378,15 +378,18 @@ ngx_http_webhook_cleanup(void *data)
 
     ctx = wc->ctx;
 
-    /* a Redis reply may still come: it must not find this request */
-    ngx_http_webhook_redis_cancel(ctx);
+    status = wc->request->headers_out.status;
+    keep = (status >= 200 && status < 300);
+
+    /*
+     * A Redis reply may still come: it must not find this request, and
+     * a key it wins is kept or released as this final answer says.
+     */
+    ngx_http_webhook_redis_cancel(ctx, keep);
 
     if (!ctx->reserved && !ctx->reserved_redis) {
         return;
     }
-
-    status = wc->request->headers_out.status;
-    keep = (status >= 200 && status < 300);
 
     if (ctx->reserved) {
         ngx_http_webhook_shm_settle(wc->zone, ctx->replay_key, ctx->token,

@@ -340,7 +340,8 @@ ngx_int_t ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_webhook_redis_exit_process(void);
 ngx_int_t ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e *reason);
-void ngx_http_webhook_redis_cancel(ngx_http_webhook_ctx_t *ctx);
+void ngx_http_webhook_redis_cancel(ngx_http_webhook_ctx_t *ctx,
+    ngx_uint_t keep);
 void ngx_http_webhook_redis_release(ngx_http_webhook_ctx_t *ctx);
 ngx_int_t ngx_http_webhook_redis_up(void);
 u_char *ngx_http_webhook_redis_report(u_char *p, u_char *last);

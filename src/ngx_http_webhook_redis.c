@@ -23,6 +23,7 @@
 
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MIN   100
 #define NGX_HTTP_WEBHOOK_REDIS_BACKOFF_MAX   5000
+#define NGX_HTTP_WEBHOOK_REDIS_RELEASES_MAX  10000
 
 
 typedef enum {
@@ -56,17 +57,46 @@ typedef struct {
     ngx_uint_t                       probe_pending;
     ngx_uint_t                       exiting;
     ngx_uint_t                       writing;   /* in redisAsyncHandleWrite */
+
+    /* requests that came while connecting: sent once AUTH/SELECT held */
+    ngx_queue_t                      held;
+
+    /* releases Redis could not take: sent again once it is back */
+    ngx_queue_t                      releases;
+    ngx_uint_t                       nreleases;
+    ngx_uint_t                       releases_dropped;
 } ngx_http_webhook_redis_t;
 
 
-/* outlives the request: hiredis calls back even when nobody waits */
+/*
+ * A release: compare-and-delete on the token, so sending it again, late,
+ * can only ever remove the reservation it was made for.
+ */
+typedef struct {
+    ngx_queue_t                      queue;
+    size_t                           key_len;
+    u_char                           key[NGX_HTTP_WEBHOOK_REDIS_KEY_MAX];
+    u_char                           token[16];
+} ngx_http_webhook_redis_release_t;
+
+
+/*
+ * Outlives the request: hiredis calls back even when nobody waits. A
+ * request that timed out went on without the reply (decided); one that
+ * ended left whether its final answer keeps a key the reply may still win.
+ */
 struct ngx_http_webhook_redis_waiter_s {
-    ngx_http_request_t              *request;   /* NULL: gone or decided */
+    ngx_http_request_t              *request;   /* NULL: the request ended */
     ngx_event_t                      timer;
+    ngx_queue_t                      queue;     /* in rd->held, not sent */
     uint64_t                         sent_us;
+    ngx_msec_t                       ttl;
     u_char                           key[NGX_HTTP_WEBHOOK_REDIS_KEY_MAX];
     size_t                           key_len;
     u_char                           token[16];
+    unsigned                         held:1;
+    unsigned                         decided:1;
+    unsigned                         keep:1;
 };
 
 
@@ -97,6 +127,21 @@ static void ngx_http_webhook_redis_reconnect(ngx_event_t *ev);
 static void ngx_http_webhook_redis_probe(ngx_event_t *ev);
 static void ngx_http_webhook_redis_resume(ngx_http_request_t *r,
     ngx_http_webhook_reason_e reason);
+static ngx_int_t ngx_http_webhook_redis_send(ngx_http_webhook_redis_t *rd,
+    ngx_http_webhook_redis_waiter_t *w);
+static void ngx_http_webhook_redis_send_held(ngx_http_webhook_redis_t *rd);
+static void ngx_http_webhook_redis_release_key(ngx_http_webhook_redis_t *rd,
+    u_char *key, size_t key_len, u_char *token);
+static void ngx_http_webhook_redis_send_release(ngx_http_webhook_redis_t *rd,
+    ngx_http_webhook_redis_release_t *rl);
+static void ngx_http_webhook_redis_keep_release(ngx_http_webhook_redis_t *rd,
+    ngx_http_webhook_redis_release_t *rl);
+static void ngx_http_webhook_redis_release_reply(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_webhook_redis_flush_releases(
+    ngx_http_webhook_redis_t *rd);
+static void ngx_http_webhook_redis_drop_held(ngx_http_webhook_redis_t *rd,
+    const char *why);
 static uint64_t ngx_http_webhook_redis_now_us(void);
 static size_t ngx_http_webhook_redis_key(ngx_http_webhook_redis_conf_t *conf,
     ngx_http_webhook_ctx_t *ctx, u_char *buf);
@@ -146,6 +191,9 @@ ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle,
     rd->probe_timer.log = cycle->log;
     rd->probe_timer.cancelable = 1;
 
+    ngx_queue_init(&rd->held);
+    ngx_queue_init(&rd->releases);
+
     ngx_http_webhook_redis = rd;
 
     ngx_http_webhook_redis_connect(rd);
@@ -167,6 +215,9 @@ ngx_http_webhook_redis_exit_process(void)
 
     /* replies that arrive now decide nothing: requests are going away */
     rd->exiting = 1;
+
+    ngx_http_webhook_redis_drop_held(rd, NULL);
+    ngx_http_webhook_redis_flush_releases(rd);
 
     if (rd->connect_timer.timer_set) {
         ngx_del_timer(&rd->connect_timer);
@@ -444,10 +495,22 @@ ngx_http_webhook_redis_cleanup(void *privdata)
             ngx_del_timer(c->write);
         }
 
-        c->fd = (ngx_socket_t) -1;
+        /* as ngx_close_connection() does: free first, it looks at c->fd */
         ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
     }
 
+    /*
+     * Called before the disconnect callback: a connection lost while up
+     * is logged here, or the [warn] would find the state already down.
+     */
+    if (rd->state != NGX_HTTP_WEBHOOK_REDIS_DOWN && !rd->exiting) {
+        ngx_http_webhook_redis_fail(rd, "connection lost",
+                                    rd->ac && rd->ac->errstr[0]
+                                    ? rd->ac->errstr : "closed");
+    }
+
+    rd->state = NGX_HTTP_WEBHOOK_REDIS_DOWN;
     rd->conn = NULL;
     rd->ac = NULL;
 
@@ -455,11 +518,11 @@ ngx_http_webhook_redis_cleanup(void *privdata)
         ngx_del_timer(&rd->connect_timer);
     }
 
-    if (rd->state != NGX_HTTP_WEBHOOK_REDIS_DOWN) {
-        rd->state = NGX_HTTP_WEBHOOK_REDIS_DOWN;
-    }
-
     rd->probe_pending = 0;
+
+    if (!rd->exiting) {
+        ngx_http_webhook_redis_drop_held(rd, "connection lost");
+    }
 
     ngx_http_webhook_redis_schedule(rd);
 }
@@ -507,15 +570,15 @@ ngx_http_webhook_redis_on_connect(const redisAsyncContext *ac, int status)
 }
 
 
+/* the adapter's cleanup, called just before, has logged and counted it */
+
 static void
 ngx_http_webhook_redis_on_disconnect(const redisAsyncContext *ac, int status)
 {
-    ngx_http_webhook_redis_t  *rd = ac->ev.data;
-
-    if (status != REDIS_OK && !rd->exiting) {
-        ngx_http_webhook_redis_fail(rd, "connection lost",
-                                    ac->errstr[0] ? ac->errstr : "closed");
-    }
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP,
+                   ((ngx_http_webhook_redis_t *) ac->ev.data)->log, 0,
+                   "webhook redis: disconnected, status %d, \"%s\"",
+                   status, ac->errstr);
 }
 
 
@@ -570,6 +633,10 @@ ngx_http_webhook_redis_ping_reply(redisAsyncContext *ac, void *r,
     if (rd->probe_timer.timer_set) {
         ngx_del_timer(&rd->probe_timer);
     }
+
+    /* AUTH and SELECT went through: what waited for them goes out now */
+    ngx_http_webhook_redis_send_held(rd);
+    ngx_http_webhook_redis_flush_releases(rd);
 }
 
 
@@ -662,15 +729,17 @@ ngx_http_webhook_redis_key(ngx_http_webhook_redis_conf_t *conf,
 }
 
 
-/* NGX_AGAIN: the request waits for the reply; else decided right away */
+/*
+ * NGX_AGAIN: the request waits for the reply; else decided right away.
+ * While a connection is being set up the command is held back until its
+ * AUTH and SELECT have been answered: pipelined behind a SELECT that
+ * fails, a SET would land in database 0.
+ */
 
 ngx_int_t
 ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e *reason)
 {
-    size_t                            argvlen[6];
-    u_char                            ttl[NGX_INT64_LEN];
-    const char                       *argv[6];
     ngx_http_webhook_redis_t         *rd;
     ngx_http_webhook_redis_waiter_t  *w;
 
@@ -695,32 +764,15 @@ ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     ngx_memzero(w, sizeof(ngx_http_webhook_redis_waiter_t));
 
     w->request = r;
+    w->ttl = ctx->ttl;
     w->key_len = ngx_http_webhook_redis_key(rd->conf, ctx, w->key);
     ngx_hex_dump(w->token, (u_char *) &ctx->token, sizeof(ctx->token));
-    w->sent_us = ngx_http_webhook_redis_now_us();
 
-    /*
-     * SET key token NX PX ttl, as an argument vector: hiredis would render
-     * a format string through vsnprintf on every request
-     */
+    if (rd->state == NGX_HTTP_WEBHOOK_REDIS_CONNECTING) {
+        w->held = 1;
+        ngx_queue_insert_tail(&rd->held, &w->queue);
 
-    argv[0] = "SET";
-    argvlen[0] = 3;
-    argv[1] = (char *) w->key;
-    argvlen[1] = w->key_len;
-    argv[2] = (char *) w->token;
-    argvlen[2] = sizeof(w->token);
-    argv[3] = "NX";
-    argvlen[3] = 2;
-    argv[4] = "PX";
-    argvlen[4] = 2;
-    argv[5] = (char *) ttl;
-    argvlen[5] = ngx_sprintf(ttl, "%M", ctx->ttl) - ttl;
-
-    if (redisAsyncCommandArgv(rd->ac, ngx_http_webhook_redis_reserve_reply,
-                              w, 6, argv, argvlen)
-        != REDIS_OK)
-    {
+    } else if (ngx_http_webhook_redis_send(rd, w) != NGX_OK) {
         ngx_free(w);
         *reason = ngx_http_webhook_redis_fallback(r, ctx,
                                                   "command not queued");
@@ -734,7 +786,113 @@ ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
 
     ctx->waiter = w;
 
+    /*
+     * A client that goes away while Redis answers ends the request (499),
+     * as with proxy_pass; one that closed with its request already seen
+     * (an edge-triggered EOF nobody looked at) is tested on the next turn.
+     */
+    r->read_event_handler = ngx_http_test_reading;
+
+    if (r->connection->read->pending_eof) {
+        ngx_post_event(r->connection->read, &ngx_posted_events);
+    }
+
     return NGX_AGAIN;
+}
+
+
+/*
+ * SET key token NX PX ttl, as an argument vector: hiredis would render a
+ * format string through vsnprintf on every request
+ */
+
+static ngx_int_t
+ngx_http_webhook_redis_send(ngx_http_webhook_redis_t *rd,
+    ngx_http_webhook_redis_waiter_t *w)
+{
+    size_t       argvlen[6];
+    u_char       ttl[NGX_INT64_LEN];
+    const char  *argv[6];
+
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[1] = (char *) w->key;
+    argvlen[1] = w->key_len;
+    argv[2] = (char *) w->token;
+    argvlen[2] = sizeof(w->token);
+    argv[3] = "NX";
+    argvlen[3] = 2;
+    argv[4] = "PX";
+    argvlen[4] = 2;
+    argv[5] = (char *) ttl;
+    argvlen[5] = ngx_sprintf(ttl, "%M", w->ttl) - ttl;
+
+    w->sent_us = ngx_http_webhook_redis_now_us();
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_http_webhook_redis_reserve_reply,
+                              w, 6, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webhook_redis_send_held(ngx_http_webhook_redis_t *rd)
+{
+    ngx_queue_t                      *q;
+    ngx_http_webhook_redis_waiter_t  *w;
+
+    while (!ngx_queue_empty(&rd->held)) {
+        q = ngx_queue_head(&rd->held);
+        w = ngx_queue_data(q, ngx_http_webhook_redis_waiter_t, queue);
+
+        if (ngx_http_webhook_redis_send(rd, w) != NGX_OK) {
+            ngx_http_webhook_redis_drop_held(rd, "command not queued");
+            return;
+        }
+
+        ngx_queue_remove(q);
+        w->held = 0;
+    }
+}
+
+
+/* held commands that will not be sent: their requests fall back now */
+
+static void
+ngx_http_webhook_redis_drop_held(ngx_http_webhook_redis_t *rd,
+    const char *why)
+{
+    ngx_queue_t                      *q;
+    ngx_http_request_t               *r;
+    ngx_http_webhook_ctx_t           *ctx;
+    ngx_http_webhook_redis_waiter_t  *w;
+
+    while (!ngx_queue_empty(&rd->held)) {
+        q = ngx_queue_head(&rd->held);
+        w = ngx_queue_data(q, ngx_http_webhook_redis_waiter_t, queue);
+
+        ngx_queue_remove(q);
+
+        if (w->timer.timer_set) {
+            ngx_del_timer(&w->timer);
+        }
+
+        r = w->request;
+        ngx_free(w);
+
+        ctx = ngx_http_webhook_get_ctx(r);
+        ctx->waiter = NULL;
+
+        if (why) {
+            ngx_http_webhook_redis_resume(r,
+                ngx_http_webhook_redis_fallback(r, ctx, why));
+        }
+    }
 }
 
 
@@ -762,18 +920,19 @@ ngx_http_webhook_redis_reserve_reply(redisAsyncContext *ac, void *r,
         rd->rtt_us = ngx_http_webhook_redis_now_us() - w->sent_us;
     }
 
-    if (req == NULL || rd == NULL || rd->exiting) {
+    if (rd == NULL || rd->exiting) {
+        ngx_free(w);
+        return;
+    }
+
+    if (req == NULL) {
         /*
-         * Nobody waits (timed out and decided locally, or the request is
-         * gone): a key we won must not stay reserved with no owner.
+         * The request has ended: a key it won late stays only if its
+         * final answer was 2xx, as for a key won in time.
          */
-        if (rd && !rd->exiting && rd->ac && reply
-            && reply->type == REDIS_REPLY_STATUS)
-        {
-            redisAsyncCommand(rd->ac, NULL, NULL, "EVAL %s 1 %b %b",
-                              ngx_http_webhook_redis_release_lua,
-                              w->key, w->key_len,
-                              w->token, sizeof(w->token));
+        if (!w->keep && reply && reply->type == REDIS_REPLY_STATUS) {
+            ngx_http_webhook_redis_release_key(rd, w->key, w->key_len,
+                                               w->token);
         }
 
         ngx_free(w);
@@ -782,6 +941,26 @@ ngx_http_webhook_redis_reserve_reply(redisAsyncContext *ac, void *r,
 
     ctx = ngx_http_webhook_get_ctx(req);
     ctx->waiter = NULL;
+
+    if (w->decided) {
+        /*
+         * The request went on without this reply (the fallback decided
+         * it) and is still running: a key it won is its own now, kept
+         * or released by its final answer like any other.
+         */
+        if (reply && reply->type == REDIS_REPLY_STATUS) {
+            ctx->reserved_redis = 1;
+
+        } else if (reply && reply->type == REDIS_REPLY_NIL) {
+            ngx_log_error(NGX_LOG_WARN, req->connection->log, 0,
+                          "webhook: redis answered late that the key was "
+                          "already held; the fallback had decided this "
+                          "request");
+        }
+
+        ngx_free(w);
+        return;
+    }
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         reason = ngx_http_webhook_redis_fallback(req, ctx,
@@ -812,21 +991,29 @@ ngx_http_webhook_redis_timeout(ngx_event_t *ev)
 
     r = w->request;
 
-    /* the waiter stays for hiredis's late callback, which frees it */
-    w->request = NULL;
-
-    if (r == NULL) {
+    if (r == NULL || w->decided) {
         return;
     }
 
-    if (ngx_http_webhook_redis) {
-        ngx_http_webhook_redis_degrade(ngx_http_webhook_redis);
-    }
-
     ctx = ngx_http_webhook_get_ctx(r);
-    ctx->waiter = NULL;
 
-    reason = ngx_http_webhook_redis_fallback(r, ctx, "timeout");
+    if (w->held) {
+        /* never sent: no reply will come for it */
+        ngx_queue_remove(&w->queue);
+        ngx_free(w);
+        ctx->waiter = NULL;
+        reason = ngx_http_webhook_redis_fallback(r, ctx, "still connecting");
+
+    } else {
+        /* the waiter stays for hiredis's late reply, which frees it */
+        w->decided = 1;
+
+        if (ngx_http_webhook_redis) {
+            ngx_http_webhook_redis_degrade(ngx_http_webhook_redis);
+        }
+
+        reason = ngx_http_webhook_redis_fallback(r, ctx, "timeout");
+    }
 
     ngx_http_webhook_redis_resume(r, reason);
 }
@@ -840,16 +1027,21 @@ ngx_http_webhook_redis_resume(ngx_http_request_t *r,
 
     c = r->connection;
 
+    r->read_event_handler = ngx_http_block_reading;
+
     ngx_http_webhook_decide(r, ngx_http_webhook_get_ctx(r), reason);
 
     ngx_http_run_posted_requests(c);
 }
 
 
-/* the request ends while its reply is pending: detach, keep the waiter */
+/*
+ * The request ends while its reply is pending: detach, and leave with
+ * the waiter what the final answer says about a key the reply may win.
+ */
 
 void
-ngx_http_webhook_redis_cancel(ngx_http_webhook_ctx_t *ctx)
+ngx_http_webhook_redis_cancel(ngx_http_webhook_ctx_t *ctx, ngx_uint_t keep)
 {
     ngx_http_webhook_redis_waiter_t  *w;
 
@@ -859,12 +1051,20 @@ ngx_http_webhook_redis_cancel(ngx_http_webhook_ctx_t *ctx)
         return;
     }
 
+    ctx->waiter = NULL;
+
     if (w->timer.timer_set) {
         ngx_del_timer(&w->timer);
     }
 
+    if (w->held) {
+        ngx_queue_remove(&w->queue);
+        ngx_free(w);
+        return;
+    }
+
     w->request = NULL;
-    ctx->waiter = NULL;
+    w->keep = keep;
 }
 
 
@@ -878,7 +1078,7 @@ ngx_http_webhook_redis_release(ngx_http_webhook_ctx_t *ctx)
 
     rd = ngx_http_webhook_redis;
 
-    if (rd == NULL || rd->ac == NULL || rd->exiting) {
+    if (rd == NULL || rd->exiting) {
         /* the key expires with its TTL; nothing better can be done */
         return;
     }
@@ -886,9 +1086,134 @@ ngx_http_webhook_redis_release(ngx_http_webhook_ctx_t *ctx)
     key_len = ngx_http_webhook_redis_key(rd->conf, ctx, key);
     ngx_hex_dump(token, (u_char *) &ctx->token, sizeof(ctx->token));
 
-    redisAsyncCommand(rd->ac, NULL, NULL, "EVAL %s 1 %b %b",
-                      ngx_http_webhook_redis_release_lua,
-                      key, key_len, token, sizeof(token));
+    ngx_http_webhook_redis_release_key(rd, key, key_len, token);
+}
+
+
+/*
+ * A release Redis cannot take now (down, connecting, or the connection
+ * lost before it answered) is kept and sent once Redis is back: else the
+ * key would outlive the failed delivery for its whole TTL, and the
+ * provider's retries would be refused as replays.
+ */
+
+static void
+ngx_http_webhook_redis_release_key(ngx_http_webhook_redis_t *rd,
+    u_char *key, size_t key_len, u_char *token)
+{
+    ngx_http_webhook_redis_release_t  *rl;
+
+    rl = ngx_alloc(sizeof(ngx_http_webhook_redis_release_t), rd->log);
+    if (rl == NULL) {
+        return;
+    }
+
+    rl->key_len = key_len;
+    ngx_memcpy(rl->key, key, key_len);
+    ngx_memcpy(rl->token, token, sizeof(rl->token));
+
+    ngx_http_webhook_redis_send_release(rd, rl);
+}
+
+
+static void
+ngx_http_webhook_redis_send_release(ngx_http_webhook_redis_t *rd,
+    ngx_http_webhook_redis_release_t *rl)
+{
+    if (rd->ac
+        && (rd->state == NGX_HTTP_WEBHOOK_REDIS_UP
+            || rd->state == NGX_HTTP_WEBHOOK_REDIS_DEGRADED)
+        && redisAsyncCommand(rd->ac, ngx_http_webhook_redis_release_reply,
+                             rl, "EVAL %s 1 %b %b",
+                             ngx_http_webhook_redis_release_lua,
+                             rl->key, rl->key_len,
+                             rl->token, sizeof(rl->token))
+           == REDIS_OK)
+    {
+        return;
+    }
+
+    ngx_http_webhook_redis_keep_release(rd, rl);
+}
+
+
+static void
+ngx_http_webhook_redis_keep_release(ngx_http_webhook_redis_t *rd,
+    ngx_http_webhook_redis_release_t *rl)
+{
+    if (rd->exiting) {
+        ngx_free(rl);
+        return;
+    }
+
+    if (rd->nreleases >= NGX_HTTP_WEBHOOK_REDIS_RELEASES_MAX) {
+        if (rd->releases_dropped++ == 0) {
+            ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                          "webhook redis %V: %ui releases wait already, "
+                          "more keys will stay until their TTL",
+                          &rd->conf->address, rd->nreleases);
+        }
+
+        ngx_free(rl);
+        return;
+    }
+
+    ngx_queue_insert_tail(&rd->releases, &rl->queue);
+    rd->nreleases++;
+}
+
+
+static void
+ngx_http_webhook_redis_release_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    ngx_http_webhook_redis_release_t  *rl = privdata;
+
+    if (r == NULL && ngx_http_webhook_redis) {
+        /* the connection went before the answer: it may not have run */
+        ngx_http_webhook_redis_keep_release(ngx_http_webhook_redis, rl);
+        return;
+    }
+
+    ngx_free(rl);
+}
+
+
+/* Redis is back (or the worker exits): send (or drop) what waited */
+
+static void
+ngx_http_webhook_redis_flush_releases(ngx_http_webhook_redis_t *rd)
+{
+    ngx_uint_t                         n, sent;
+    ngx_queue_t                       *q;
+    ngx_http_webhook_redis_release_t  *rl;
+
+    sent = 0;
+
+    /* a release that cannot be sent goes back to the tail: count them */
+    for (n = rd->nreleases; n; n--) {
+        q = ngx_queue_head(&rd->releases);
+        ngx_queue_remove(q);
+        rd->nreleases--;
+
+        rl = ngx_queue_data(q, ngx_http_webhook_redis_release_t, queue);
+
+        if (rd->exiting) {
+            ngx_free(rl);
+            continue;
+        }
+
+        ngx_http_webhook_redis_send_release(rd, rl);
+        sent++;
+    }
+
+    if (sent) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "webhook redis %V: %ui replay key releases that "
+                      "waited for it sent", &rd->conf->address, sent);
+    }
+
+    rd->releases_dropped = 0;
 }
 
 
@@ -932,11 +1257,13 @@ ngx_http_webhook_redis_report(u_char *p, u_char *last)
                         "{\"address\":\"%V\",\"state\":\"%s\","
                         "\"last_error\":\"%*s\",\"rtt_us\":%uL,"
                         "\"reconnects\":%ui,\"timeouts\":%ui,"
-                        "\"errors\":%ui,\"pid\":%P}",
+                        "\"errors\":%ui,\"releases_waiting\":%ui,"
+                        "\"pid\":%P}",
                         &rd->conf->address,
                         ngx_http_webhook_redis_states[rd->state],
                         rd->last_error_len, rd->last_error, rd->rtt_us,
-                        rd->reconnects, rd->timeouts, rd->errors, ngx_pid);
+                        rd->reconnects, rd->timeouts, rd->errors,
+                        rd->nreleases, ngx_pid);
 }
 
 

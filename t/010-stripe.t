@@ -16,6 +16,27 @@ our $S1 = "whsec_stripe_test_secret_one";
 our $S2 = "whsec_stripe_test_secret_two";
 our $BODY = '{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"amount":1999}}}';
 
+# The default tolerance in its other two spellings, each in a location under
+# a server-wide 10s: a 290 s old t passes only where the location's own
+# value took effect, a 310 s old one shows that value is 300 s.
+our $TOLERANCE_CONFIG = <<'CONF' . $Webhook::UPSTREAM;
+    webhook_tolerance 10s;
+
+    location = /tolerance-ms {
+        webhook_verify stripe;
+        webhook_secret whsec_stripe_test_secret_one;
+        webhook_tolerance 300000ms;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+
+    location = /tolerance-min {
+        webhook_verify stripe;
+        webhook_secret whsec_stripe_test_secret_one;
+        webhook_tolerance 5m;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+CONF
+
 my $defaults = Webhook::defaults(
     http_config => $Webhook::HTTP_CONFIG,
     config      => <<'CONF' . $Webhook::VARIABLE_HEADERS . <<'CONF2' . $Webhook::UPSTREAM,
@@ -408,7 +429,61 @@ Webhook::rejected_log("stale_timestamp", "stripe")
 
 
 
-=== TEST 28: per-tenant secrets through a map (a secret with variables)
+=== TEST 28: webhook_tolerance 300000ms: a 290 s old t passes
+--- config eval
+$::TOLERANCE_CONFIG
+--- request eval
+Webhook::post("/tolerance-ms", "{\"n\":\"ms-290\"}")
+--- more_headers eval
+Webhook::stripe($::S1, "{\"n\":\"ms-290\"}", t => time() - 290)
+--- response_body
+upstream got it
+
+
+
+=== TEST 29: webhook_tolerance 300000ms: a 310 s old t is stale
+--- config eval
+$::TOLERANCE_CONFIG
+--- request eval
+Webhook::post("/tolerance-ms", "{\"n\":\"ms-310\"}")
+--- more_headers eval
+Webhook::stripe($::S1, "{\"n\":\"ms-310\"}", t => time() - 310)
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("stale_timestamp")
+--- error_log eval
+Webhook::rejected_log("stale_timestamp", "stripe")
+
+
+
+=== TEST 30: webhook_tolerance 5m: a 290 s old t passes
+--- config eval
+$::TOLERANCE_CONFIG
+--- request eval
+Webhook::post("/tolerance-min", "{\"n\":\"m-290\"}")
+--- more_headers eval
+Webhook::stripe($::S1, "{\"n\":\"m-290\"}", t => time() - 290)
+--- response_body
+upstream got it
+
+
+
+=== TEST 31: webhook_tolerance 5m: a 310 s old t is stale
+--- config eval
+$::TOLERANCE_CONFIG
+--- request eval
+Webhook::post("/tolerance-min", "{\"n\":\"m-310\"}")
+--- more_headers eval
+Webhook::stripe($::S1, "{\"n\":\"m-310\"}", t => time() - 310)
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("stale_timestamp")
+--- error_log eval
+Webhook::rejected_log("stale_timestamp", "stripe")
+
+
+
+=== TEST 32: per-tenant secrets through a map (a secret with variables)
 --- http_config
     webhook_zone webhook:1m;
     map $http_x_tenant $stripe_tenant_secret {
@@ -438,7 +513,7 @@ Webhook::rejected_log("stale_timestamp", "stripe")
 
 
 
-=== TEST 29: webhook_verify off in a nested location lets anything through
+=== TEST 33: webhook_verify off in a nested location lets anything through
 --- config
     location /hook {
         webhook_verify stripe;
@@ -462,7 +537,7 @@ Webhook::rejected_log("stale_timestamp", "stripe")
 
 
 
-=== TEST 30: a secret from the environment (env:NAME, read at config load)
+=== TEST 34: a secret from the environment (env:NAME, read at config load)
 --- config
     location = /hook {
         webhook_verify stripe;
@@ -485,7 +560,7 @@ Webhook::rejected_log("stale_timestamp", "stripe")
 
 
 
-=== TEST 31: an upstream failure releases the key: the retry passes, a third copy is a replay
+=== TEST 35: an upstream failure releases the key: the retry passes, a third copy is a replay
 --- config
     location = /hook {
         webhook_verify stripe;

@@ -176,7 +176,46 @@ Webhook::rejected_log("missing_signature", "sf-orders")
 
 
 
-=== TEST 11: a tampered body
+=== TEST 11: a signature with a non-hex digit
+--- request eval
+Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-nonhex"))
+--- more_headers eval
+Webhook::salesforce($::S1, Webhook::salesforce_body(nonce => "sf-nonce-nonhex")) =~ s/^X-SF-Signature: sha256=\K./g/mr
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("malformed_signature")
+--- error_log eval
+Webhook::rejected_log("malformed_signature", "sf-orders")
+
+
+
+=== TEST 12: a signature one hex digit short
+--- request eval
+Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-short"))
+--- more_headers eval
+Webhook::salesforce($::S1, Webhook::salesforce_body(nonce => "sf-nonce-short")) =~ s/^X-SF-Signature: .*\K.$//mr
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("malformed_signature")
+--- error_log eval
+Webhook::rejected_log("malformed_signature", "sf-orders")
+
+
+
+=== TEST 13: a signature under another prefix (sha1=)
+--- request eval
+Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-prefix"))
+--- more_headers eval
+Webhook::salesforce($::S1, Webhook::salesforce_body(nonce => "sf-nonce-prefix"), prefix => "sha1=")
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("malformed_signature")
+--- error_log eval
+Webhook::rejected_log("malformed_signature", "sf-orders")
+
+
+
+=== TEST 14: a tampered body
 --- request eval
 Webhook::post("/hook", $::BODY =~ s/Activating/Cancelled/r)
 --- more_headers eval
@@ -192,7 +231,20 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 12: a signed body without orderId
+=== TEST 15: a wrong secret
+--- request eval
+Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-secret"))
+--- more_headers eval
+Webhook::salesforce("sf-other-secret", Webhook::salesforce_body(nonce => "sf-nonce-secret"))
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("invalid_signature")
+--- error_log eval
+Webhook::rejected_log("invalid_signature", "sf-orders")
+
+
+
+=== TEST 16: a signed body without orderId
 --- request eval
 Webhook::post("/hook", qq({"timestamp":$Webhook::NOW,"nonce":"sf-nonce-11"}))
 --- more_headers eval
@@ -208,7 +260,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 13: a signed body with an empty orderId
+=== TEST 17: a signed body with an empty orderId
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-12", orderId => ""))
 --- more_headers eval
@@ -221,7 +273,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 14: a signed body whose orderId is a number
+=== TEST 18: a signed body whose orderId is a number
 --- request eval
 Webhook::post("/hook", qq({"orderId":801,"timestamp":$Webhook::NOW,"nonce":"sf-nonce-13"}))
 --- more_headers eval
@@ -234,7 +286,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 15: a signed body without the timestamp field
+=== TEST 19: a signed body without the timestamp field
 --- request eval
 Webhook::post("/hook", qq({"orderId":"801a","nonce":"sf-nonce-14"}))
 --- more_headers eval
@@ -247,7 +299,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 16: a signed body that is not JSON
+=== TEST 20: a signed body that is not JSON
 --- request eval
 Webhook::post("/hook", qq({"orderId":"801a","timestamp":$Webhook::NOW,"nonce":"sf-nonce-15"))
 --- more_headers eval
@@ -260,7 +312,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 17: a signed body with a duplicated key
+=== TEST 21: a signed body with a duplicated key
 --- request eval
 Webhook::post("/hook", qq({"orderId":"801a","orderId":"801b","timestamp":$Webhook::NOW,"nonce":"sf-nonce-16"}))
 --- more_headers eval
@@ -273,7 +325,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 18: a signed JSON array
+=== TEST 22: a signed JSON array
 --- request eval
 Webhook::post("/hook", qq([{"orderId":"801a","timestamp":$Webhook::NOW,"nonce":"sf-nonce-17"}]))
 --- more_headers eval
@@ -286,7 +338,7 @@ Webhook::rejected_log("missing_fields", "sf-orders")
 
 
 
-=== TEST 19: a captured body under a fresh nonce header
+=== TEST 23: a captured body under a fresh nonce header
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-18"))
 --- more_headers eval
@@ -299,7 +351,7 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 20: a captured body under a fresh timestamp header
+=== TEST 24: a captured body under a fresh timestamp header
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-19", t => $Webhook::NOW - 100))
 --- more_headers eval
@@ -312,7 +364,7 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 21: the signature is checked before the fields: bad MAC and bad JSON
+=== TEST 25: the signature is checked before the fields: bad MAC and bad JSON
 --- request eval
 Webhook::post("/hook", "not json at all")
 --- more_headers eval
@@ -325,7 +377,7 @@ Webhook::rejected_log("invalid_signature", "sf-orders")
 
 
 
-=== TEST 22: a stale timestamp
+=== TEST 26: a stale timestamp
 --- request eval
 Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-21", t => $Webhook::NOW - 900))
 --- more_headers eval
@@ -338,7 +390,7 @@ Webhook::rejected_log("stale_timestamp", "sf-orders")
 
 
 
-=== TEST 23: a reused nonce on a new, correctly signed body is a replay
+=== TEST 27: a reused nonce on a new, correctly signed body is a replay
 --- pipelined_requests eval
 [Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-22", orderId => "801A")),
  Webhook::post("/hook", Webhook::salesforce_body(nonce => "sf-nonce-22", orderId => "801B"))]
@@ -355,7 +407,7 @@ Webhook::rejected_log("stale_timestamp", "sf-orders")
 
 
 
-=== TEST 24: the same request twice is a replay
+=== TEST 28: the same request twice is a replay
 --- pipelined_requests eval
 my $b = Webhook::salesforce_body(nonce => "sf-nonce-23");
 [Webhook::post("/hook", $b), Webhook::post("/hook", $b)]
@@ -372,7 +424,7 @@ my $h = Webhook::salesforce($::S1, Webhook::salesforce_body(nonce => "sf-nonce-2
 
 
 
-=== TEST 25: a body spilled to a temp file: signature and fields both read it
+=== TEST 29: a body spilled to a temp file: signature and fields both read it
 --- request eval
 Webhook::post("/hook", $::BIG)
 --- more_headers eval
@@ -385,7 +437,7 @@ X-Webhook-Body-Sha256: " . Webhook::sha256_of($::BIG)
 
 
 
-=== TEST 26: the same order chunked in 700-byte pieces
+=== TEST 30: the same order chunked in 700-byte pieces
 --- raw_request eval
 Webhook::raw_chunked("POST", "/hook", Webhook::salesforce($::S1, $::BIG_CHUNKED), $::BIG_CHUNKED, 700)
 --- response_body
@@ -395,7 +447,7 @@ X-Webhook-Id: sf-nonce-big-chunked
 
 
 
-=== TEST 27: a temp-file body whose JSON is cut short, correctly signed
+=== TEST 31: a temp-file body whose JSON is cut short, correctly signed
 --- request eval
 Webhook::post("/hook", substr($::BIG, 0, -2) =~ s/sf-nonce-big/sf-nonce-26/r)
 --- more_headers eval

@@ -1,6 +1,9 @@
-# WHMCS (our PHP hook): "X-WHMCS-Signature: <hex>" over the raw body;
-# X-WHMCS-Timestamp and X-WHMCS-Nonce optional, the timestamp checked when
-# present; the replay key is the matched MAC.
+# WHMCS (our PHP hook): "X-WHMCS-Signature: <hex>" over the raw body.
+# X-WHMCS-Timestamp and X-WHMCS-Nonce are optional and not signed. A
+# timestamp, when sent, must parse and be inside the tolerance; a nonce,
+# when sent, must come once and hold at most 256 bytes (else 400
+# malformed_signature) and is not used further. The replay key is the
+# matched MAC.
 
 use lib 't/lib';
 use Webhook;
@@ -188,3 +191,39 @@ Webhook::rejected_log("malformed_signature", "billing")
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 13: a nonce of 256 bytes (the most allowed) passes
+--- request eval
+Webhook::post("/hook", "{\"n\":13}")
+--- more_headers eval
+Webhook::whmcs($::S1, "{\"n\":13}", nonce => "n" x 256)
+--- response_body
+upstream got it
+
+
+
+=== TEST 14: a nonce of 257 bytes
+--- request eval
+Webhook::post("/hook", "{\"n\":14}")
+--- more_headers eval
+Webhook::whmcs($::S1, "{\"n\":14}", nonce => "n" x 257)
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("malformed_signature")
+--- error_log eval
+Webhook::rejected_log("malformed_signature", "billing")
+
+
+
+=== TEST 15: the nonce header twice
+--- request eval
+Webhook::post("/hook", "{\"n\":15}")
+--- more_headers eval
+Webhook::whmcs($::S1, "{\"n\":15}", nonce => "whmcs-n-15") . "X-WHMCS-Nonce: whmcs-n-15b\n"
+--- error_code: 400
+--- response_body eval
+Webhook::error_body("malformed_signature")
+--- error_log eval
+Webhook::rejected_log("malformed_signature", "billing")

@@ -141,7 +141,33 @@ Webhook::rejected_log("invalid_signature", "custom-a")
 
 
 
-=== TEST 4: /a: no timestamp header
+=== TEST 4: /a: a tampered body
+--- request eval
+Webhook::post("/a", '{"event":"order.paid","id":"ord_5"}')
+--- more_headers eval
+"X-Ts: $Webhook::NOW\nX-Sig: sha256=" . Webhook::mac("sha256", "hex", $::K, qq($Webhook::NOW.{"event":"order.paid","id":"ord_4"})) . "\n"
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("invalid_signature")
+--- error_log eval
+Webhook::rejected_log("invalid_signature", "custom-a")
+
+
+
+=== TEST 5: /a: a wrong secret
+--- request eval
+Webhook::post("/a", '{"event":"order.paid","id":"ord_6"}')
+--- more_headers eval
+"X-Ts: $Webhook::NOW\nX-Sig: sha256=" . Webhook::mac("sha256", "hex", "custom-other", qq($Webhook::NOW.{"event":"order.paid","id":"ord_6"})) . "\n"
+--- error_code: 401
+--- response_body eval
+Webhook::error_body("invalid_signature")
+--- error_log eval
+Webhook::rejected_log("invalid_signature", "custom-a")
+
+
+
+=== TEST 6: /a: no timestamp header
 --- request eval
 Webhook::post("/a", $::BODY)
 --- more_headers eval
@@ -154,7 +180,7 @@ Webhook::rejected_log("missing_timestamp", "custom-a")
 
 
 
-=== TEST 5: /a: a stale timestamp
+=== TEST 7: /a: a stale timestamp
 --- request eval
 Webhook::post("/a", $::BODY)
 --- more_headers eval
@@ -168,7 +194,7 @@ Webhook::rejected_log("stale_timestamp", "custom-a")
 
 
 
-=== TEST 6: /a: no signature header
+=== TEST 8: /a: no signature header
 --- request eval
 Webhook::post("/a", $::BODY)
 --- more_headers eval
@@ -181,7 +207,7 @@ Webhook::rejected_log("missing_signature", "custom-a")
 
 
 
-=== TEST 7: /b: base64 SHA-512 over method and uri passes
+=== TEST 9: /b: base64 SHA-512 over method and uri passes
 --- request eval
 Webhook::post("/b", $::BODY)
 --- more_headers eval
@@ -191,7 +217,7 @@ upstream got it
 
 
 
-=== TEST 8: /b: a SHA-256 MAC where SHA-512 is configured
+=== TEST 10: /b: a SHA-256 MAC where SHA-512 is configured
 --- request eval
 Webhook::post("/b", $::BODY)
 --- more_headers eval
@@ -204,7 +230,7 @@ Webhook::rejected_log("malformed_signature", "custom-b")
 
 
 
-=== TEST 9: /b: the method is signed (signed as PUT, sent as POST)
+=== TEST 11: /b: the method is signed (signed as PUT, sent as POST)
 --- request eval
 Webhook::post("/b", $::BODY)
 --- more_headers eval
@@ -217,7 +243,7 @@ Webhook::rejected_log("invalid_signature", "custom-b")
 
 
 
-=== TEST 10: /b: the uri is signed (signed for /a, sent to /b)
+=== TEST 12: /b: the uri is signed (signed for /a, sent to /b)
 --- request eval
 Webhook::post("/b", $::BODY)
 --- more_headers eval
@@ -230,7 +256,7 @@ Webhook::rejected_log("invalid_signature", "custom-b")
 
 
 
-=== TEST 11: /c: SHA-1 hex, the valid signature second in the list
+=== TEST 13: /c: SHA-1 hex, the valid signature second in the list
 --- request eval
 Webhook::post("/c", $::BODY)
 --- more_headers eval
@@ -240,7 +266,7 @@ upstream got it
 
 
 
-=== TEST 12: /c: a list with no valid signature
+=== TEST 14: /c: a list with no valid signature
 --- request eval
 Webhook::post("/c", $::BODY)
 --- more_headers eval
@@ -253,7 +279,7 @@ Webhook::rejected_log("invalid_signature", "custom-c")
 
 
 
-=== TEST 13: /d: nonce and millisecond timestamp pass; the nonce is the id
+=== TEST 15: /d: nonce and millisecond timestamp pass; the nonce is the id
 --- request eval
 Webhook::post("/d", $::BODY)
 --- more_headers eval
@@ -266,7 +292,7 @@ X-Webhook-Timestamp: $Webhook::NOW"
 
 
 
-=== TEST 14: /d: no nonce header
+=== TEST 16: /d: no nonce header
 --- request eval
 Webhook::post("/d", $::BODY)
 --- more_headers eval
@@ -279,7 +305,7 @@ Webhook::rejected_log("missing_nonce", "custom-d")
 
 
 
-=== TEST 15: /d: a seconds timestamp where milliseconds are configured
+=== TEST 17: /d: a seconds timestamp where milliseconds are configured
 --- request eval
 Webhook::post("/d", $::BODY)
 --- more_headers eval
@@ -292,7 +318,7 @@ Webhook::rejected_log("stale_timestamp", "custom-d")
 
 
 
-=== TEST 16: /d: a reused nonce on a new body is a replay
+=== TEST 18: /d: a reused nonce on a new body is a replay
 --- pipelined_requests eval
 [Webhook::post("/d", "{\"n\":16}"), Webhook::post("/d", "{\"n\":160}")]
 --- more_headers eval
@@ -308,7 +334,7 @@ Webhook::rejected_log("stale_timestamp", "custom-d")
 
 
 
-=== TEST 17: /e: an ISO-8601 date header passes
+=== TEST 19: /e: an ISO-8601 date header passes
 --- request eval
 Webhook::post("/e", $::BODY)
 --- more_headers eval
@@ -320,7 +346,7 @@ upstream got it
 
 
 
-=== TEST 18: /e: an hour-old ISO-8601 date
+=== TEST 20: /e: an hour-old ISO-8601 date
 --- request eval
 Webhook::post("/e", $::BODY)
 --- more_headers eval
@@ -333,7 +359,7 @@ Webhook::rejected_log("stale_timestamp", "custom-e")
 
 
 
-=== TEST 19: /e: unix seconds where ISO-8601 is configured
+=== TEST 21: /e: unix seconds where ISO-8601 is configured
 --- request eval
 Webhook::post("/e", $::BODY)
 --- more_headers eval
@@ -346,7 +372,7 @@ Webhook::rejected_log("malformed_timestamp", "custom-e")
 
 
 
-=== TEST 20: /f: without {nonce} in the template the MAC is the key: a new nonce is no help
+=== TEST 22: /f: without {nonce} in the template the MAC is the key: a new nonce is no help
 --- pipelined_requests eval
 [Webhook::post("/f", "{\"n\":20}"), Webhook::post("/f", "{\"n\":20}")]
 --- more_headers eval
@@ -362,7 +388,7 @@ Webhook::rejected_log("malformed_timestamp", "custom-e")
 
 
 
-=== TEST 21: a template without {body}
+=== TEST 23: a template without {body}
 --- config
     location = /x {
         webhook_verify custom;
@@ -378,7 +404,7 @@ webhook_signed_payload "{timestamp}" must contain {body} exactly once
 
 
 
-=== TEST 22: a template with {body} twice
+=== TEST 24: a template with {body} twice
 --- config
     location = /x {
         webhook_verify custom;
@@ -393,7 +419,7 @@ must contain {body} exactly once
 
 
 
-=== TEST 23: an unknown placeholder
+=== TEST 25: an unknown placeholder
 --- config
     location = /x {
         webhook_verify custom;
@@ -408,7 +434,7 @@ unknown placeholder "{path}"
 
 
 
-=== TEST 24: an unknown algorithm
+=== TEST 26: an unknown algorithm
 --- config
     location = /x {
         webhook_verify custom;
@@ -423,7 +449,7 @@ invalid webhook_signature parameter "algorithm=md5"
 
 
 
-=== TEST 25: an unknown timestamp format
+=== TEST 27: an unknown timestamp format
 --- config
     location = /x {
         webhook_verify custom;
@@ -439,7 +465,7 @@ invalid webhook_timestamp parameter "format=rfc2822"
 
 
 
-=== TEST 26: custom without webhook_signature
+=== TEST 28: custom without webhook_signature
 --- config
     location = /x {
         webhook_verify custom;

@@ -23,7 +23,8 @@ sub free_port {
     return $port;
 }
 
-# new(http => sub { my ($port, $dir) = @_; "...http body..." }, workers => N)
+# new(http => sub { my ($port, $dir) = @_; "...http body..." }, workers => N,
+#     main => "env NAME;\n" (main-context lines, optional))
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
@@ -41,10 +42,11 @@ sub new {
     my $modules = join "", map { "load_module $_;\n" }
                            split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
     my $http = $o{http}->($self->{port}, $self->{dir});
+    my $main = $o{main} // '';
 
     open my $fh, '>', "$self->{dir}/nginx.conf" or die $!;
     print $fh <<"CONF";
-${modules}daemon on;
+${modules}${main}daemon on;
 master_process on;
 worker_processes $self->{workers};
 error_log $self->{dir}/logs/error.log $self->{log_level};

@@ -99,6 +99,14 @@ sub whmcs {
 
 sub sha256_of { sha256_hex($_[0]) }
 
+# Debian's libfaketime, for the suites that run nginx under a frozen clock
+# (t/043, t/090). make deps installs it: its absence fails, never skips.
+sub faketime_library {
+    my ($lib) = grep { -f } glob('/usr/lib/*/faketime/libfaketime.so.1');
+    die "libfaketime is not installed (make deps installs it)\n" unless $lib;
+    return $lib;
+}
+
 # hex HMAC-SHA256 over v1:{provider}:{id}:{time}:{hex sha256 body}
 sub attestation {
     my ($secret, $provider, $id, $time, $body) = @_;
