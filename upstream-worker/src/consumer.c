@@ -27,6 +27,8 @@ struct consumer {
     whmcs               *whmcs;
     fulfill_env          env;
     char                 lease_token[128];
+    json_t              *published;     /* integration -> ms in Redis */
+    long long            last_publish_ms;
     pthread_t            thread;
     int                  started;
     int                  stopping;      /* __atomic */
@@ -82,6 +84,12 @@ consumer_new(const worker_config *cfg, metrics *m, char *err, size_t err_len)
     }
     c->env.lease_token = c->lease_token;
     c->env.lease_ms = cfg->claim_idle_ms;
+    c->published = json_object();
+    if (c->published == NULL) {
+        snprintf(err, err_len, "out of memory");
+        consumer_free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -109,7 +117,7 @@ is_final(const char *status)
 
 static void
 dead_letter(consumer *c, const queue_entry *e, const char *order_id,
-    const char *type, const char *why)
+    const char *correlation_id, const char *type, const char *why)
 {
     char msg[512];
 
@@ -123,8 +131,9 @@ dead_letter(consumer *c, const queue_entry *e, const char *order_id,
     }
     metrics_job(c->metrics, type, "dead");
     log_json("error", "job_dead_lettered",
-             json_pack("{s:s,s:s,s:s}", "job_id", e->job_id, "order_id",
-                       order_id, "message", msg));
+             json_pack("{s:s,s:s,s:s,s:s}", "job_id", e->job_id, "order_id",
+                       order_id, "correlation_id", correlation_id,
+                       "message", msg));
     fulfill_report_failure(&c->env, order_id, "RETRIES_EXHAUSTED", msg);
 }
 
@@ -133,11 +142,18 @@ static int
 run_leased(consumer *c, const queue_entry *e, json_t *job,
     const char *order_id, const char *type)
 {
-    const char      *created;
+    const char      *created, *correlation_id;
     long long        attempts, now;
     fulfill_result   res;
     char             finished[24], attempts_s[24];
     long             delay;
+
+    /* intake stores one (the job id when the request named none) */
+    correlation_id = json_string_value(json_object_get(job,
+                                                       "correlation_id"));
+    if (correlation_id == NULL) {
+        correlation_id = e->job_id;
+    }
 
     attempts = queue_job_incr_attempts(c->queue, e->job_id);
     if (attempts < 0) {
@@ -145,7 +161,8 @@ run_leased(consumer *c, const queue_entry *e, json_t *job,
     }
     if (attempts > c->cfg->max_attempts) {
         /* a job that keeps the worker from finishing it (crash loop) */
-        dead_letter(c, e, order_id, type, "the job never finished a run");
+        dead_letter(c, e, order_id, correlation_id, type,
+                    "the job never finished a run");
         return 0;
     }
     snprintf(attempts_s, sizeof(attempts_s), "%lld", attempts);
@@ -163,8 +180,6 @@ run_leased(consumer *c, const queue_entry *e, json_t *job,
         queue_job_set(c->queue, e->job_id, "status", "SUCCEEDED",
                       "finished_ms", finished, NULL);
         queue_set_provisioned_job(c->queue, order_id, e->job_id);
-        queue_mark_success(c->queue, "salesforce", now);
-        queue_mark_success(c->queue, "whmcs", now);
         created = json_string_value(json_object_get(job, "created_ms"));
         if (created != NULL) {
             metrics_provisioning_latency(c->metrics,
@@ -172,8 +187,9 @@ run_leased(consumer *c, const queue_entry *e, json_t *job,
         }
         metrics_job(c->metrics, type, "succeeded");
         log_json("info", "job_finished",
-                 json_pack("{s:s,s:s,s:s}", "job_id", e->job_id, "order_id",
-                           order_id, "outcome", "succeeded"));
+                 json_pack("{s:s,s:s,s:s,s:s}", "job_id", e->job_id,
+                           "order_id", order_id, "correlation_id",
+                           correlation_id, "outcome", "succeeded"));
         break;
 
     case FULFILL_FAILED:
@@ -193,22 +209,24 @@ run_leased(consumer *c, const queue_entry *e, json_t *job,
                     : "needs_review");
         log_json(res.status == FULFILL_SKIPPED ? "info" : "warn",
                  "job_finished",
-                 json_pack("{s:s,s:s,s:s,s:s,s:s}", "job_id", e->job_id,
-                           "order_id", order_id, "outcome", st, "code",
-                           res.code, "message", res.message));
+                 json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "job_id", e->job_id,
+                           "order_id", order_id, "correlation_id",
+                           correlation_id, "outcome", st, "code", res.code,
+                           "message", res.message));
         break;
     }
 
     case FULFILL_ABANDONED:
         log_json("warn", "job_abandoned",
-                 json_pack("{s:s,s:s,s:s}", "job_id", e->job_id, "order_id",
-                           order_id, "message", res.message));
+                 json_pack("{s:s,s:s,s:s,s:s}", "job_id", e->job_id,
+                           "order_id", order_id, "correlation_id",
+                           correlation_id, "message", res.message));
         return 0;
 
     case FULFILL_RETRY:
         if (attempts >= c->cfg->max_attempts) {
-            dead_letter(c, e, order_id, type, res.message);
-                return 0;
+            dead_letter(c, e, order_id, correlation_id, type, res.message);
+            return 0;
         }
         delay = backoff_delay_ms(attempts, c->cfg->retry_base_ms,
                                  c->cfg->retry_max_ms, res.retry_after_s,
@@ -217,17 +235,20 @@ run_leased(consumer *c, const queue_entry *e, json_t *job,
                       "error_message", res.message, "failed_step", res.step,
                       NULL);
         if (queue_schedule_retry(c->queue, e, now + delay) != 0) {
-                return -1;
+            return -1;
         }
         metrics_job(c->metrics, type, "retry");
         log_json("warn", "job_retry_scheduled",
-                 json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "job_id", e->job_id,
-                           "order_id", order_id, "step", res.step,
-                           "attempt", (json_int_t) attempts, "delay_ms",
+                 json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "job_id",
+                           e->job_id, "order_id", order_id, "correlation_id",
+                           correlation_id, "step", res.step, "attempt",
+                           (json_int_t) attempts, "delay_ms",
                            (json_int_t) delay, "class",
                            failure_class_name(res.cls)));
         return 0;
     }
+    /* finished: the next job for the order may start */
+    queue_order_end(c->queue, order_id, e->job_id);
     return queue_ack(c->queue, e->entry_id);
 }
 
@@ -279,6 +300,36 @@ process(consumer *c, const queue_entry *e)
 }
 
 
+/*
+ * The last successful call per integration is kept in process (metrics,
+ * from every thread's calls) and published here to wh:health:last_success,
+ * at most once a second and only when it moved, for /health of every
+ * process on the same Redis.
+ */
+static void
+publish_success(consumer *c, long long now)
+{
+    json_t      *marks, *v;
+    const char  *name;
+    json_int_t   ms;
+
+    if (now - c->last_publish_ms < 1000) {
+        return;
+    }
+    c->last_publish_ms = now;
+    marks = metrics_last_success(c->metrics);
+    json_object_foreach(marks, name, v) {
+        ms = json_integer_value(v);
+        if (ms > json_integer_value(json_object_get(c->published, name))
+            && queue_mark_success(c->queue, name, ms) == 0)
+        {
+            json_object_set_new(c->published, name, json_integer(ms));
+        }
+    }
+    json_decref(marks);
+}
+
+
 static void *
 loop(void *arg)
 {
@@ -290,6 +341,7 @@ loop(void *arg)
     while (!__atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST)) {
         now = clock_now_ms();
         got = 0;
+        publish_success(c, now);
         if (queue_promote_due(c->queue, now) < 0) {
             got = -1;
         }
@@ -330,6 +382,9 @@ loop(void *arg)
             usleep(500 * 1000);
         }
     }
+    /* what the last second recorded, before the process goes */
+    c->last_publish_ms = 0;
+    publish_success(c, clock_now_ms());
     return NULL;
 }
 
@@ -366,5 +421,6 @@ consumer_free(consumer *c)
     whmcs_free(c->whmcs);
     outbound_free(c->http);
     queue_free(c->queue);
+    json_decref(c->published);
     free(c);
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,7 @@ job_view(queue *q, const char *job_id, json_t *h)
     static const char *text_fields[] = {
         "status", "type", "order_id", "correlation_id", "whmcs_order_id",
         "service_ids", "invoice_id", "error_code", "error_message",
-        "skip_reason", NULL
+        "skip_reason", "active_job", NULL
     };
     static const char *int_fields[] = {
         "attempts", "created_ms", "updated_ms", "next_attempt_ms",
@@ -174,8 +175,11 @@ portal_status(const char *job_status, const char *skip_reason)
         return "Needs Review";
     }
     if (strcmp(job_status, "SKIPPED") == 0) {
-        return skip_reason && strcmp(skip_reason, "already_provisioned") == 0
-               ? "Provisioned" : "Not Activating";
+        if (skip_reason && strcmp(skip_reason, "already_provisioned") == 0) {
+            return "Provisioned";
+        }
+        return skip_reason && strcmp(skip_reason, "another_job_active") == 0
+               ? "Activating" : "Not Activating";
     }
     return "Activating";
 }
@@ -368,6 +372,19 @@ handle_order(intake_thread *s, struct MHD_Connection *conn, const route *rt)
     }
     h = queue_job_get(s->queue, job_id, &failed);
     status = json_string_value(json_object_get(h, "status"));
+    skip = json_string_value(json_object_get(h, "skip_reason"));
+    if (h != NULL && status != NULL && strcmp(status, "SKIPPED") == 0
+        && skip != NULL && strcmp(skip, "another_job_active") == 0
+        && json_string_value(json_object_get(h, "active_job")) != NULL)
+    {
+        /* a request re-sent while another job works on the order: show
+         * that job, whatever it ends with */
+        snprintf(job_id, sizeof(job_id), "%s",
+                 json_string_value(json_object_get(h, "active_job")));
+        json_decref(h);
+        h = queue_job_get(s->queue, job_id, &failed);
+        status = json_string_value(json_object_get(h, "status"));
+    }
     if (h != NULL && status != NULL && strcmp(status, "SKIPPED") == 0
         && queue_provisioned_job(s->queue, rt->id, job_id) == 1)
     {
@@ -421,6 +438,10 @@ handle_retry(intake_thread *s, struct MHD_Connection *conn, const route *rt)
         return send_error(conn, 409, "not_dead_lettered",
                           "Only a dead-lettered job can be retried");
     }
+    if (rc == 423) {
+        return send_error(conn, 409, "order_busy",
+                          "Another job is still working on this order");
+    }
     log_json("info", "job_requeued", json_pack("{s:s}", "job_id", rt->id));
     return send_json(conn, 202,
                      json_pack("{s:s,s:s}", "job_id", rt->id, "status",
@@ -452,6 +473,27 @@ health_events(json_t *v, json_t *state, const char *channel)
 }
 
 
+/*
+ * published: what every process's job thread wrote to Redis. This
+ * process's own calls count at once, not only after its next publishing.
+ */
+static void
+newer_success(json_t *published, metrics *m)
+{
+    json_t      *own = metrics_last_success(m), *t;
+    const char  *name;
+
+    json_object_foreach(own, name, t) {
+        if (json_integer_value(t)
+            > json_integer_value(json_object_get(published, name)))
+        {
+            json_object_set(published, name, t);
+        }
+    }
+    json_decref(own);
+}
+
+
 static enum MHD_Result
 handle_health(intake_thread *s, struct MHD_Connection *conn)
 {
@@ -471,6 +513,7 @@ handle_health(intake_thread *s, struct MHD_Connection *conn)
                       "undelivered", (json_int_t) st.lag,
                       "delayed", (json_int_t) st.delayed));
         json_object_set_new(v, "dead_letters", json_integer(st.dead));
+        newer_success(st.last_success, s->metrics);
         json_object_set_new(v, "last_success", st.last_success);
     }
     json_object_set_new(v, "edge_attestation",
@@ -642,6 +685,31 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 
+/* libmicrohttpd's own messages (malformed requests, resource limits) as
+ * log lines like every other. */
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char    buf[1024];
+    size_t  n, i;
+
+    (void) cls;
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+    for (i = 0; i < n; i++) {
+        /* a message may quote request bytes: keep it one valid JSON string */
+        if ((unsigned char) buf[i] < 0x20 || (unsigned char) buf[i] > 0x7e) {
+            buf[i] = '?';
+        }
+    }
+    log_json("warn", "http_server",
+             json_pack("{s:s,s:s}", "step", "http", "message", buf));
+}
+
+
 static int
 bind_listener(const listen_target *l, char *err, size_t err_len)
 {
@@ -752,6 +820,7 @@ http_start(const worker_config *cfg, metrics *m, char *err, size_t err_len)
     s->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO,
         0, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 30,

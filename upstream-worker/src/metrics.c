@@ -45,6 +45,11 @@ struct metrics {
     pthread_mutex_t  lock;
     series           s[METRIC_SERIES_MAX];
     size_t           n;
+    struct {
+        char         integration[32];
+        long long    ms;
+    }                success[METRICS_INTEGRATIONS];
+    size_t           n_success;
 };
 
 
@@ -144,6 +149,48 @@ metrics_outbound(metrics *m, const char *integration, const char *status_class)
 }
 
 
+void
+metrics_success(metrics *m, const char *integration, long long now_ms)
+{
+    size_t i;
+
+    pthread_mutex_lock(&m->lock);
+    for (i = 0; i < m->n_success; i++) {
+        if (strcmp(m->success[i].integration, integration) == 0) {
+            break;
+        }
+    }
+    if (i == m->n_success && i < METRICS_INTEGRATIONS) {
+        snprintf(m->success[i].integration,
+                 sizeof(m->success[i].integration), "%s", integration);
+        m->n_success++;
+    }
+    if (i < m->n_success && now_ms > m->success[i].ms) {
+        m->success[i].ms = now_ms;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+
+json_t *
+metrics_last_success(metrics *m)
+{
+    json_t *v = json_object();
+    size_t  i;
+
+    if (v == NULL) {
+        return NULL;
+    }
+    pthread_mutex_lock(&m->lock);
+    for (i = 0; i < m->n_success; i++) {
+        json_object_set_new(v, m->success[i].integration,
+                            json_integer(m->success[i].ms));
+    }
+    pthread_mutex_unlock(&m->lock);
+    return v;
+}
+
+
 char *
 metrics_render(metrics *m)
 {
@@ -180,6 +227,14 @@ metrics_render(metrics *m)
                 EMIT("%s{%s} %.0f\n", families[f].name, s->labels, s->value);
             }
         }
+    }
+    EMIT("# HELP webhook_worker_last_success_timestamp_seconds Last "
+         "successful call by integration.\n"
+         "# TYPE webhook_worker_last_success_timestamp_seconds gauge\n");
+    for (i = 0; i < m->n_success && len < cap - 400; i++) {
+        EMIT("webhook_worker_last_success_timestamp_seconds"
+             "{integration=\"%s\"} %.3f\n", m->success[i].integration,
+             (double) m->success[i].ms / 1000.0);
     }
     pthread_mutex_unlock(&m->lock);
 #undef EMIT

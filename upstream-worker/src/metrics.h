@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 typedef struct metrics metrics;
 
 metrics *metrics_new(void);
@@ -16,6 +18,13 @@ void metrics_provisioning_latency(metrics *m, double seconds);
 /* status_class: "2xx", "4xx", "5xx", "transport", "timeout" ... */
 void metrics_outbound(metrics *m, const char *integration,
     const char *status_class);
+
+/* The time of an integration's latest successful call (a 2xx answer, for
+ * WHMCS with result=success); at most METRICS_INTEGRATIONS names. */
+#define METRICS_INTEGRATIONS 8
+void metrics_success(metrics *m, const char *integration, long long now_ms);
+/* {integration: unix ms} of the calls above; new reference. */
+json_t *metrics_last_success(metrics *m);
 
 /* malloc'd Prometheus exposition text. */
 char *metrics_render(metrics *m);

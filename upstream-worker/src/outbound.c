@@ -1,4 +1,5 @@
 #include "outbound.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,6 +255,13 @@ http_result_free(http_result *res)
 {
     free(res->body);
     res->body = NULL;
+}
+
+
+void
+outbound_success(outbound *o, const char *integration)
+{
+    metrics_success(o->metrics, integration, clock_now_ms());
 }
 
 

@@ -45,6 +45,8 @@ int outbound_call(outbound *o, const char *integration, const char *action,
     const char *method, const char *url, const char *const *headers,
     const char *body, http_result *res);
 void http_result_free(http_result *res);
+/* The client saw the API succeed (metrics_success, for GET /health). */
+void outbound_success(outbound *o, const char *integration);
 
 /* percent-encoding for form bodies and SOQL; malloc'd */
 char *outbound_escape(outbound *o, const char *s);

@@ -51,6 +51,17 @@ static const char promote_lua[] =
     "end\n"
     "return #ids\n";
 
+/*
+ * The order's active job (wh:active:{order}) blocks another job only while
+ * its status is one of these; a holder that finished, or vanished, without
+ * giving the marker back (killed in between) is taken over.
+ */
+#define ACTIVE_HOLDER_BUSY_LUA \
+    "local function busy(h)\n" \
+    "  local st = redis.call('HGET', 'wh:job:' .. h, 'status')\n" \
+    "  return st == 'QUEUED' or st == 'RUNNING' or st == 'RETRY_WAIT'\n" \
+    "end\n"
+
 /* KEYS: job hash, dead stream, stream. ARGV: job, entry, group, reason, now */
 static const char dead_lua[] =
     "local order = redis.call('HGET', KEYS[1], 'order_id') or ''\n"
@@ -59,12 +70,21 @@ static const char dead_lua[] =
     "redis.call('HSET', KEYS[1], 'status', 'DEAD', 'dead_entry', id,\n"
     "  'updated_ms', ARGV[5])\n"
     "redis.call('XACK', KEYS[3], ARGV[3], ARGV[2])\n"
+    "if redis.call('GET', 'wh:active:' .. order) == ARGV[1] then\n"
+    "  redis.call('DEL', 'wh:active:' .. order)\n"
+    "end\n"
     "return id\n";
 
 /* KEYS: job hash, dead stream, stream. ARGV: job, now */
 static const char retry_dead_lua[] =
+    ACTIVE_HOLDER_BUSY_LUA
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 404 end\n"
     "if redis.call('HGET', KEYS[1], 'status') ~= 'DEAD' then return 409 end\n"
+    "local active = 'wh:active:' ..\n"
+    "  (redis.call('HGET', KEYS[1], 'order_id') or '')\n"
+    "local h = redis.call('GET', active)\n"
+    "if h and h ~= ARGV[1] and busy(h) then return 423 end\n"
+    "redis.call('SET', active, ARGV[1])\n"
     "local entry = redis.call('HGET', KEYS[1], 'dead_entry')\n"
     "if entry then redis.call('XDEL', KEYS[2], entry) end\n"
     "redis.call('HDEL', KEYS[1], 'dead_entry', 'error_code',\n"
@@ -782,6 +802,28 @@ queue_begin_addorder(queue *q, const char *order_id, const char *job_id,
 }
 
 
+/* Deletes key when it still holds value (a claim given back by its owner). */
+static int
+release_if_held(queue *q, const char *key, const char *value)
+{
+    static const char lua[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+        "  return redis.call('DEL', KEYS[1]) end\n"
+        "return 0\n";
+    redisReply *r;
+
+    if (queue_ready(q) != 0) {
+        return -1;
+    }
+    r = check(q, redisCommand(q->c, "EVAL %s 1 %s %s", lua, key, value));
+    if (r == NULL) {
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+
 static int
 lease_eval(queue *q, const char *lua, const char *job_id, const char *token,
     long ms)
@@ -835,48 +877,85 @@ queue_lease_renew(queue *q, const char *job_id, const char *token, long ms)
 void
 queue_lease_release(queue *q, const char *job_id, const char *token)
 {
-    static const char lua[] =
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-        "  return redis.call('DEL', KEYS[1]) end\n"
-        "return 0\n";
+    char key[80];
 
-    (void) lease_eval(q, lua, job_id, token, 1);
+    snprintf(key, sizeof(key), "wh:lease:%s", job_id);
+    (void) release_if_held(q, key, token);
 }
 
 
 int
 queue_release_addorder(queue *q, const char *order_id, const char *job_id)
 {
+    char key[80];
+
+    snprintf(key, sizeof(key), "wh:addorder:%s", order_id);
+    return release_if_held(q, key, job_id);
+}
+
+
+int
+queue_order_begin(queue *q, const char *order_id, const char *job_id,
+    char holder[64])
+{
+    /* KEYS: the order's active marker. ARGV: job id */
     static const char lua[] =
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-        "  return redis.call('DEL', KEYS[1]) end\n"
-        "return 0\n";
+        ACTIVE_HOLDER_BUSY_LUA
+        "local h = redis.call('GET', KEYS[1])\n"
+        "if h and h ~= ARGV[1] and busy(h) then return h end\n"
+        "redis.call('SET', KEYS[1], ARGV[1])\n"
+        "return ARGV[1]\n";
     char        key[80];
     redisReply *r;
+    int         rc = -1;
 
     if (queue_ready(q) != 0) {
         return -1;
     }
-    snprintf(key, sizeof(key), "wh:addorder:%s", order_id);
+    snprintf(key, sizeof(key), "wh:active:%s", order_id);
     r = check(q, redisCommand(q->c, "EVAL %s 1 %s %s", lua, key, job_id));
     if (r == NULL) {
         return -1;
     }
+    if (r->type == REDIS_REPLY_STRING) {
+        snprintf(holder, 64, "%s", r->str);
+        rc = strcmp(r->str, job_id) == 0;
+    } else {
+        snprintf(q->err, sizeof(q->err), "redis: unexpected reply");
+    }
     freeReplyObject(r);
-    return 0;
+    return rc;
+}
+
+
+int
+queue_order_end(queue *q, const char *order_id, const char *job_id)
+{
+    char key[80];
+
+    snprintf(key, sizeof(key), "wh:active:%s", order_id);
+    return release_if_held(q, key, job_id);
 }
 
 
 int
 queue_mark_success(queue *q, const char *integration, long long now)
 {
+    /* never backwards: another process may have published a later one */
+    static const char lua[] =
+        "local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')\n"
+        "if tonumber(ARGV[2]) > cur then\n"
+        "  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+        "return 0\n";
     redisReply *r;
+    char        ms[24];
 
     if (queue_ready(q) != 0) {
         return -1;
     }
-    r = check(q, redisCommand(q->c, "HSET wh:health:last_success %s %lld",
-                              integration, now));
+    snprintf(ms, sizeof(ms), "%lld", now);
+    r = check(q, redisCommand(q->c, "EVAL %s 1 wh:health:last_success %s %s",
+                              lua, integration, ms));
     if (r == NULL) {
         return -1;
     }

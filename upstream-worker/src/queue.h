@@ -83,15 +83,30 @@ int queue_ack(queue *q, const char *entry_id);
 
 int queue_schedule_retry(queue *q, const queue_entry *e, long long due_ms);
 int queue_promote_due(queue *q, long long now_ms);
+/* Also gives back the order's active marker (below) if the job holds it. */
 int queue_dead_letter(queue *q, const queue_entry *e, const char *reason);
-/* 0 requeued, 404 unknown job, 409 not dead-lettered, -1 error. */
+/* 0 requeued (the job takes its order's active marker back), 404 unknown
+ * job, 409 not dead-lettered, 423 another unfinished job holds the order,
+ * -1 error. */
 int queue_retry_dead(queue *q, const char *job_id, long long now_ms);
 
 /*
+ * One job works on a Salesforce order at a time: a run marks itself as the
+ * order's active job (wh:active:{order}) before its first step. 1 marked
+ * (or already ours: a resumed run), 0 another job that is QUEUED, RUNNING
+ * or RETRY_WAIT holds it (holder set), -1 error. A holder in any other
+ * state (finished, dead, gone) is taken over.
+ */
+int queue_order_begin(queue *q, const char *order_id, const char *job_id,
+    char holder[64]);
+/* Gives the marker back (only when job_id holds it). */
+int queue_order_end(queue *q, const char *order_id, const char *job_id);
+
+/*
  * Before AddOrder, atomically: refuses when the job's addorder_state is
- * already "sending" or "done" (2: another run of the job got there), or when another job holds the order's claim
- * (0, holder set); else claims the order and sets addorder_state =
- * "sending" (1). -1 on error.
+ * already "sending" or "done" (2: another run of the job got there), or
+ * when another job holds the order's claim (0, holder set); else claims
+ * the order and sets addorder_state = "sending" (1). -1 on error.
  */
 int queue_begin_addorder(queue *q, const char *order_id, const char *job_id,
     char holder[64]);
@@ -107,6 +122,7 @@ void queue_lease_release(queue *q, const char *job_id, const char *token);
 /* Gives the claim back (only when job_id holds it). */
 int queue_release_addorder(queue *q, const char *order_id, const char *job_id);
 
+/* Publishes an integration's last success (never moves it backwards). */
 int queue_mark_success(queue *q, const char *integration, long long now_ms);
 int queue_stats_get(queue *q, queue_stats *s);
 

@@ -161,6 +161,8 @@ mint_token(salesforce *sf)
             salesforce_forget_token(sf);
             call_outcome_set(&out, FAIL_TRANSPORT, 0, NULL,
                              "token: out of memory");
+        } else {
+            outbound_success(sf->http, "salesforce");
         }
     }
     json_decref(root);
@@ -214,6 +216,8 @@ authed_call(salesforce *sf, const char *action, const char *method,
     }
     if (res->cls != FAIL_NONE) {
         describe_failure(res, action, &out);
+    } else {
+        outbound_success(sf->http, "salesforce");
     }
     return out;
 }

@@ -135,6 +135,7 @@ whmcs_call(whmcs *w, const char *action, const char *const *params,
         call_outcome_set(&out, FAIL_REMOTE_ERROR, res.status, "error",
                          "%s: %s", action, msg ? msg : "unknown error");
     } else {
+        outbound_success(w->http, "whmcs");
         *result = json_incref(root);
     }
     json_decref(root);

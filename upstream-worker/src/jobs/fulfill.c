@@ -536,8 +536,15 @@ step_whmcs_create(run *r)
     if (o.not_sent || o.cls == FAIL_RATE_LIMITED || o.status == 503
         || o.cls == FAIL_AUTH || o.cls == FAIL_NOT_FOUND)
     {
-        /* refused before any processing: safe to send again later */
-        if (remember(r, "addorder_state", "") != 0) {
+        /*
+         * refused before any processing: safe to send again later, and
+         * nothing exists that the order's claim must guard (kept, a job
+         * that then went dead would block every later one for the order)
+         */
+        if (remember(r, "addorder_state", "") != 0
+            || queue_release_addorder(r->env->queue, r->order_id,
+                                      r->job_id) != 0)
+        {
             return stop_redis(r);
         }
         return stop_call(r, &o, "WHMCS_ERROR");
@@ -620,6 +627,35 @@ step_sf_success_update(run *r)
 }
 
 
+/*
+ * Before the first step of every run: the job becomes its order's active
+ * job, unless another unfinished job is working on the order. Then this one
+ * ends SKIPPED without a Salesforce write: it would otherwise rewrite
+ * Activating, meet the other job's AddOrder claim and report Failed over
+ * the other job's result.
+ */
+static int
+begin_order(run *r)
+{
+    char holder[64] = "";
+
+    switch (queue_order_begin(r->env->queue, r->order_id, r->job_id, holder)) {
+    case 1:
+        return STEP_OK;
+    case 0:
+        if (remember(r, "active_job", holder) != 0) {
+            return stop_redis(r);
+        }
+        snprintf(r->out->skip_reason, sizeof(r->out->skip_reason), "%s",
+                 "another_job_active");
+        return stop(r, FULFILL_SKIPPED, FAIL_NONE, "",
+                    "Job %s is still working on this order", holder);
+    default:
+        return stop_redis(r);
+    }
+}
+
+
 static const step_fn steps[FULFILL_STEPS] = {
     step_validation, step_sf_status_update, step_order_details, step_mapping,
     step_payment_method, step_whmcs_create, step_whmcs_accept,
@@ -655,11 +691,24 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
         return;
     }
     outbound_set_job(env->http, &r.log);
+    if (first < 0) {
+        first = 0;
+    }
+    if (first < FULFILL_STEPS) {
+        snprintf(out->step, sizeof(out->step), "%s", step_names[first]);
+        if (begin_order(&r) != STEP_OK) {
+            log_step(&r.log, step_names[first],
+                     out->status == FULFILL_SKIPPED ? "skipped" : "retry", -1,
+                     out->message);
+            outbound_set_job(env->http, NULL);
+            return;
+        }
+    }
     if (first > 0 && first < FULFILL_STEPS) {
         log_step(&r.log, step_names[first], "resume", -1,
                  "resuming after the last journaled step");
     }
-    for (i = first < 0 ? 0 : first; i < FULFILL_STEPS; i++) {
+    for (i = first; i < FULFILL_STEPS; i++) {
         int lease = queue_lease_renew(env->queue, job_id, env->lease_token,
                                       env->lease_ms);
 

@@ -4,6 +4,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
+use IO::Socket::INET;
 use IO::Socket::UNIX;
 use Test::More;
 use WorkerStack;
@@ -139,11 +140,73 @@ subtest 'metrics' => sub {
         'outbound calls';
 };
 
+subtest 'the same Idempotency-Key 20 times at once: one job' => sub {
+    my $order = '801000000000002AAA';
+    # a few rounds: a check-then-set race would not show in every one
+    for my $round (1 .. 5) {
+        my $key = "race-$round";
+        my $jobs = $s->redis_cmd('XLEN', 'wh:jobs');
+        my $body = qq({"orderId":"$order"});
+        my $req = "POST /orders/$order/fulfill HTTP/1.1\r\nHost: w\r\n"
+                . "Idempotency-Key: $key\r\nContent-Type: application/json\r\n"
+                . 'Content-Length: ' . length($body) . "\r\nConnection: close\r\n\r\n"
+                . $body;
+        # 20 connections made first, then the 20 requests written back to
+        # back: the intake threads meet Redis with them at the same moment
+        my @socks = map {
+            IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $s->{worker_port},
+                                  Timeout => 10) or die "connect: $!"
+        } 1 .. 20;
+        syswrite $_, $req for @socks;
+        my (%status, %job);
+        for my $c (@socks) {
+            local $/;
+            my $res = <$c> // '';
+            my ($st) = $res =~ m{^HTTP/1\.1 (\d+)};
+            my ($id) = $res =~ /"job_id":"(job_[0-9a-f]+)"/;
+            $status{$st // 'none'}++;
+            $job{$id}++ if $id;
+        }
+        is $status{202}, 1, "$key: one request created the job";
+        is $status{200}, 19, "$key: the other 19 got it as a duplicate";
+        is scalar(keys %job), 1, "$key: all 20 answers name the same job";
+        my ($id) = keys %job;
+        is $s->redis_cmd('GET', "wh:idem:$key"), $id, "$key: the key names that job";
+        is $s->redis_cmd('XLEN', 'wh:jobs') - $jobs, 1, "$key: one stream entry";
+    }
+};
+
+subtest "libmicrohttpd's own messages are JSON log lines" => sub {
+    local $SIG{PIPE} = 'IGNORE';    # it may close before the long header is in
+    for my $raw ("GET /health HTTP/1.1\r\nHost: w\r\nno colon here\r\n\r\n",
+                 "GET /health HTTP/1.1\r\nHost: w\r\nX-Long: " . ('a' x 40000)
+                 . "\r\n\r\n") {
+        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $s->{worker_port},
+                                      Timeout => 5) or die "connect: $!";
+        print $c $raw;
+        shutdown $c, 1;
+        local $/;
+        my $res = <$c> // '';
+        like $res, qr{^HTTP/1\.1 4\d\d}, 'refused by libmicrohttpd';
+    }
+    ok WorkerStack::wait_until('MHD messages', 5, sub {
+        $s->log_text('worker') =~ /"event":"http_server"/ }), 'logged';
+    my @lines = split /\n/, $s->log_text('worker');
+    my @bad = grep { !eval { JSON::PP->new->decode($_); 1 } } @lines;
+    is scalar(@bad), 0, 'every stderr line is JSON' or diag explain \@bad;
+    my @mhd = grep { /"event":"http_server"/ } @lines;
+    cmp_ok scalar(@mhd), '>=', 2, 'one line per refused request';
+    like $mhd[0], qr/"level":"warn".*"step":"http".*"message":"[^"]*Closing connection/,
+        'level warn, step http, the message';
+};
+
 subtest 'logs are JSON lines without secrets' => sub {
     my $log = $s->log_text('worker');
     my @lines = split /\n/, $log;
     my $bad = grep { !eval { JSON::PP->new->decode($_); 1 } } @lines;
     is $bad, 0, 'every line is JSON';
+    like $log, qr/"event":"job_finished","job_id":"$job","order_id":"$ORDER","correlation_id":"$job","outcome":"succeeded"/,
+        'job_finished carries the order and correlation ids';
     for my $step (qw(validation sf_status_update order_details mapping
                      payment_method whmcs_create whmcs_accept sf_success_update)) {
         like $log, qr/"event":"job_step".*"step":"$step","outcome":"ok"/,

@@ -32,6 +32,35 @@ sub run_job {
     return $s->wait_job($b->{job_id}, $o{timeout} || 20, @FINAL);
 }
 
+subtest 'health: last success per integration, at each successful call' => sub {
+    my (undef, $h) = $s->worker(GET => '/health');
+    is_deeply $h->{last_success}, {}, 'no call yet';
+    # a skipped job calls Salesforce only
+    my $t0 = int(Time::HiRes::time() * 1000);
+    my $o = $s->order(Id => new_order_id(), Provisioning_Status__c => 'Draft');
+    $s->seed_sf($o);
+    is run_job($o, 'health-1')->{status}, 'SKIPPED', 'a job that only asks Salesforce';
+    (undef, $h) = $s->worker(GET => '/health');
+    cmp_ok $h->{last_success}{salesforce}, '>=', $t0, 'salesforce: its query';
+    ok !exists $h->{last_success}{whmcs}, 'whmcs: never called';
+    ok WorkerStack::wait_until('published', 5, sub {
+        ($s->redis_cmd('HGET', 'wh:health:last_success', 'salesforce') || 0) >= $t0 }),
+        'published to Redis for the other processes';
+    # a failed job whose WHMCS calls succeeded
+    my $t1 = int(Time::HiRes::time() * 1000);
+    my $p = $s->order(Id => new_order_id(), Account => { WHMCS_Client_ID__c => 8 });
+    $s->seed_sf($p);
+    is run_job($p, 'health-2')->{error_code}, 'PAYMENT_METHOD_MISSING',
+        'a job that fails after WHMCS answered';
+    (undef, $h) = $s->worker(GET => '/health');
+    cmp_ok $h->{last_success}{whmcs}, '>=', $t1, 'whmcs: GetPayMethods';
+    cmp_ok $h->{last_success}{salesforce}, '>=', $t1, 'salesforce: the Failed write';
+    my (undef, undef, $res) = $s->worker(GET => '/metrics');
+    like $res->{content},
+        qr/^webhook_worker_last_success_timestamp_seconds\{integration="whmcs"\} \d+\.\d+$/m,
+        'and a gauge in /metrics';
+};
+
 subtest 'platform event -> Provisioned with the WHMCS order id' => sub {
     my $o = $s->order(Id => new_order_id());
     $s->seed_sf($o);
@@ -215,8 +244,47 @@ subtest 'WHMCS 5xx on AddOrder, then recovery -> Provisioned with one order' => 
     is add_orders_for() - $before, 1, 'one AddOrder went through';
     is @{ $s->ledger('whmcs')->{orders} } - $orders_before, 1, 'WHMCS holds one new order';
     is $s->sf_order($o->{Id})->{Provisioning_Status__c}, 'Provisioned', 'Provisioned';
-    like $s->log_text('worker'), qr/"event":"job_retry_scheduled".*"step":"whmcs_create".*"class":"remote_5xx"/,
-        'the retry is logged with its class';
+    like $s->log_text('worker'), qr/"event":"job_retry_scheduled","job_id":"$j->{job_id}","order_id":"$o->{Id}","correlation_id":"$j->{job_id}","step":"whmcs_create".*"class":"remote_5xx"/,
+        'the retry is logged with its class, order and correlation ids';
+};
+
+subtest 'a request re-sent while the first job waits for a retry: skipped' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    my $before = add_orders_for();
+    # job A has sent AddOrder; AcceptOrder makes it wait (3 s), then fails once more
+    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'rate_limit', retry_after => 3,
+                  count => 1);
+    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'status', status => 503, count => 1);
+    my ($st, $a) = $s->fulfill('busy-a', order => $o->{Id});
+    is $st, 202, 'A accepted';
+    ok WorkerStack::wait_until('A waits', 15, sub {
+        $s->redis_cmd('HGET', "wh:job:$a->{job_id}", 'status') eq 'RETRY_WAIT' }),
+        'A waits for a retry after AddOrder';
+    my ($st2, $b) = $s->fulfill('busy-b', order => $o->{Id});
+    is $st2, 202, 'a new key: a second job B';
+    my $jb = $s->wait_job($b->{job_id}, 20, @FINAL);
+    is $jb->{status}, 'SKIPPED', 'B is skipped';
+    is $jb->{skip_reason}, 'another_job_active', 'because A is still working';
+    is $jb->{active_job}, $a->{job_id}, 'and names A';
+    is $s->redis_cmd('HGET', "wh:job:$a->{job_id}", 'status'), 'RETRY_WAIT',
+        'B ended while A was still waiting';
+    my (undef, $po) = $s->worker(GET => "/orders/$o->{Id}");
+    is $po->{job_id}, $a->{job_id}, 'GET /orders shows A, not B';
+    is $po->{status}, 'Activating', 'still Activating';
+
+    my $ja = $s->wait_job($a->{job_id}, 30, @FINAL);
+    is $ja->{status}, 'SUCCEEDED', 'A succeeds';
+    my $sf = $s->sf_order($o->{Id});
+    is $sf->{Provisioning_Status__c}, 'Provisioned', 'Salesforce: Provisioned';
+    is_deeply $sf->{history}, [ 'Activating', 'Provisioned' ],
+        'B wrote nothing to Salesforce';
+    is add_orders_for() - $before, 1, 'exactly one AddOrder';
+    (undef, $po) = $s->worker(GET => "/orders/$o->{Id}");
+    is $po->{status}, 'Provisioned', 'GET /orders: Provisioned';
+    is $po->{job_id}, $a->{job_id}, 'from A';
+    is $po->{whmcs_order_id}, $ja->{whmcs_order_id}, 'with its WHMCS order id';
+    is $s->redis_cmd('GET', "wh:active:$o->{Id}"), undef, 'A gave the order back';
 };
 
 subtest 'connection reset and 429 with Retry-After are retried' => sub {
@@ -252,9 +320,13 @@ subtest 'dead letter after JOB_MAX_ATTEMPTS, POST /jobs/{id}/retry' => sub {
     my $o = $s->order(Id => new_order_id());
     $s->seed_sf($o);
     $s->fail_next('whmcs', action => 'GetPayMethods', mode => 'status', status => 500, count => 5);
-    my ($st, $b) = $s->fulfill('dead-1', order => $o->{Id});
+    my ($st, $b) = $s->fulfill('dead-1', order => $o->{Id},
+                               headers => { 'X-Correlation-Id' => 'corr-dead-1' });
     my $j = $s->wait_job($b->{job_id}, 30, @FINAL);
     is $j->{status}, 'DEAD', 'dead-lettered';
+    like $s->log_text('worker'),
+        qr/"event":"job_dead_lettered","job_id":"$j->{job_id}","order_id":"$o->{Id}","correlation_id":"corr-dead-1"/,
+        'job_dead_lettered carries the order and correlation ids';
     is $j->{attempts}, 5, 'after 5 attempts';
     is $j->{error_code}, 'RETRIES_EXHAUSTED', 'RETRIES_EXHAUSTED';
     my $sf = $s->sf_order($o->{Id});
@@ -274,6 +346,38 @@ subtest 'dead letter after JOB_MAX_ATTEMPTS, POST /jobs/{id}/retry' => sub {
     is $st, 409, 'retrying a job that is not dead: 409';
     ($st) = $s->worker(POST => '/jobs/job_nope/retry');
     is $st, 404, 'unknown job: 404';
+};
+
+subtest 'AddOrder refused until dead: the claim is given back, the order is not blocked' => sub {
+    my $o = $s->order(Id => new_order_id());
+    $s->seed_sf($o);
+    my $before = add_orders_for();
+    $s->fail_next('whmcs', action => 'AddOrder', mode => 'status', status => 503, count => 5);
+    my ($st, $a) = $s->fulfill('claim-a', order => $o->{Id});
+    my $ja = $s->wait_job($a->{job_id}, 30, @FINAL);
+    is $ja->{status}, 'DEAD', 'A dead after five 503s on AddOrder';
+    is $s->redis_cmd('GET', "wh:addorder:$o->{Id}"), undef,
+        'no AddOrder claim is kept: WHMCS created nothing';
+    is $s->redis_cmd('GET', "wh:active:$o->{Id}"), undef, 'nor the active marker';
+    is add_orders_for(), $before, 'no order in WHMCS';
+
+    # Salesforce says Failed (RETRIES_EXHAUSTED); someone sets it back and re-sends
+    $s->seed_sf($o);
+    $s->fail_next('whmcs', action => 'AcceptOrder', mode => 'rate_limit', retry_after => 3,
+                  count => 1);
+    my ($st2, $b) = $s->fulfill('claim-b', order => $o->{Id});
+    is $st2, 202, 'a new request after the dead job';
+    ok WorkerStack::wait_until('B waits', 15, sub {
+        $s->redis_cmd('HGET', "wh:job:$b->{job_id}", 'status') eq 'RETRY_WAIT' }),
+        'B got past AddOrder and waits for AcceptOrder';
+    my ($rs, $rb) = $s->worker(POST => "/jobs/$a->{job_id}/retry");
+    is $rs, 409, 'retrying the dead A while B works: 409';
+    is $rb->{error}, 'order_busy', 'order_busy';
+    is $s->redis_cmd('HGET', "wh:job:$a->{job_id}", 'status'), 'DEAD', 'A stays dead';
+    my $jb = $s->wait_job($b->{job_id}, 30, @FINAL);
+    is $jb->{status}, 'SUCCEEDED', 'B provisions the order';
+    is add_orders_for() - $before, 1, 'with one AddOrder';
+    is $s->sf_order($o->{Id})->{Provisioning_Status__c}, 'Provisioned', 'Provisioned';
 };
 
 subtest 'WHMCS refuses AddOrder -> Failed WHMCS_ORDER_REJECTED, no retry' => sub {

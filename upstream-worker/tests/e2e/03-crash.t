@@ -32,10 +32,12 @@ subtest 'SIGKILL after AddOrder was journaled: resumes, one AddOrder' => sub {
         'the worker journaled whmcs_create and is in AcceptOrder';
     $s->kill9('worker');
     is job_field($job, 'status'), 'RUNNING', 'killed mid-job';
+    is $s->redis_cmd('GET', "wh:active:$o->{Id}"), $job, 'still the active job of its order';
     is add_orders(21), 1, 'one AddOrder so far';
     $s->start_worker;
     my $j = $s->wait_job($job, 20, @FINAL);
     is $j->{status}, 'SUCCEEDED', 'the restarted worker finished it';
+    is $s->redis_cmd('GET', "wh:active:$o->{Id}"), undef, 'and gave the order back';
     is $j->{attempts}, 2, 'in a second run';
     is add_orders(21), 1, 'still exactly one AddOrder';
     my @orders = grep { $_->{userid} == 21 } @{ $s->ledger('whmcs')->{orders} };
