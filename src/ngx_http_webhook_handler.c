@@ -22,20 +22,33 @@ typedef struct {
 } ngx_http_webhook_cleanup_t;
 
 
+static ngx_http_webhook_ctx_t *ngx_http_webhook_new_ctx(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf);
+static ngx_http_webhook_reason_e ngx_http_webhook_check_headers(
+    ngx_http_request_t *r, ngx_http_webhook_loc_conf_t *wlcf,
+    ngx_http_webhook_ctx_t *ctx);
 static void ngx_http_webhook_body_handler(ngx_http_request_t *r);
 static ngx_http_webhook_reason_e ngx_http_webhook_local_reserve(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_webhook_reject(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
     ngx_http_webhook_reason_e reason);
+static ngx_http_webhook_reason_t *ngx_http_webhook_decline(
+    ngx_http_request_t *r, ngx_http_webhook_loc_conf_t *wlcf,
+    ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e reason);
+static ngx_buf_t *ngx_http_webhook_json(ngx_http_request_t *r,
+    ngx_http_webhook_reason_t *rs);
 static ngx_int_t ngx_http_webhook_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, const char *key, ngx_str_t *code, ngx_str_t *message);
+    ngx_buf_t *b);
 static void ngx_http_webhook_cleanup(void *data);
 static void ngx_http_webhook_sha256_update(void *data, const u_char *p,
     size_t len);
 
 
 static uint64_t  ngx_http_webhook_token;
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 ngx_http_webhook_ctx_t *
@@ -72,15 +85,10 @@ ngx_http_webhook_get_ctx(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_webhook_access_handler(ngx_http_request_t *r)
 {
-    int64_t                        now;
     ngx_int_t                      rc;
-    ngx_time_t                    *tp;
-    ngx_pool_cleanup_t            *cln;
     ngx_http_webhook_ctx_t        *ctx;
-    ngx_http_webhook_cleanup_t    *wc;
     ngx_http_webhook_reason_e      reason;
     ngx_http_webhook_loc_conf_t   *wlcf;
-    ngx_http_webhook_main_conf_t  *wmcf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
 
@@ -94,66 +102,17 @@ ngx_http_webhook_access_handler(ngx_http_request_t *r)
         return ctx->status;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_ctx_t));
+    ctx = ngx_http_webhook_new_ctx(r, wlcf);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->secret_index = -1;
-    ctx->status = NGX_DONE;
-
-    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_webhook_cleanup_t));
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
-
-    wc = cln->data;
-    wc->request = r;
-    wc->ctx = ctx;
-    wc->wlcf = wlcf;
-    wc->zone = wmcf->zone;
-    cln->handler = ngx_http_webhook_cleanup;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
-
     /* checks that need no body come first, and a failure reads none */
 
-    if (wlcf->allow
-        && ngx_http_webhook_allow_match(wlcf->allow, r->connection->sockaddr)
-           != NGX_OK)
-    {
-        reason = NGX_HTTP_WEBHOOK_IP_DENIED;
-        goto reject;
-    }
-
-    reason = ngx_http_webhook_parse_headers(r, wlcf->scheme, ctx);
-
-    if (reason == NGX_HTTP_WEBHOOK_MISSING_SIGNATURE
-        && wlcf->scheme->woocommerce_ping
-        && r->headers_in.content_length_n > 0
-        && r->headers_in.content_length_n <= 64)
-    {
-        /* maybe WooCommerce's unsigned creation ping: look at the body */
-        ctx->ping = 1;
-        reason = NGX_HTTP_WEBHOOK_OK;
-    }
+    reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
 
     if (reason != NGX_HTTP_WEBHOOK_OK) {
         goto reject;
-    }
-
-    if (ctx->has_timestamp) {
-        tp = ngx_timeofday();
-        now = (int64_t) tp->sec * 1000 + tp->msec;
-
-        if (ctx->timestamp_ms < now - (int64_t) wlcf->tolerance
-            || ctx->timestamp_ms > now + (int64_t) wlcf->tolerance)
-        {
-            reason = NGX_HTTP_WEBHOOK_STALE_TIMESTAMP;
-            goto reject;
-        }
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_webhook_body_handler);
@@ -184,6 +143,91 @@ reject:
     ngx_http_finalize_request(r, ngx_http_webhook_reject(r, wlcf, ctx,
                                                          reason));
     return NGX_DONE;
+}
+
+
+static ngx_http_webhook_ctx_t *
+ngx_http_webhook_new_ctx(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf)
+{
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_webhook_ctx_t        *ctx;
+    ngx_http_webhook_cleanup_t    *wc;
+    ngx_http_webhook_main_conf_t  *wmcf;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webhook_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->secret_index = -1;
+    ctx->status = NGX_DONE;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_webhook_cleanup_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    wc = cln->data;
+    wc->request = r;
+    wc->ctx = ctx;
+    wc->wlcf = wlcf;
+    wc->zone = wmcf->zone;
+    cln->handler = ngx_http_webhook_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_webhook_module);
+
+    return ctx;
+}
+
+
+/* allowlist, headers, timestamp: what can be decided before the body */
+
+static ngx_http_webhook_reason_e
+ngx_http_webhook_check_headers(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
+{
+    int64_t                     now;
+    ngx_time_t                 *tp;
+    ngx_http_webhook_reason_e   reason;
+
+    if (wlcf->allow
+        && ngx_http_webhook_allow_match(wlcf->allow, r->connection->sockaddr)
+           != NGX_OK)
+    {
+        return NGX_HTTP_WEBHOOK_IP_DENIED;
+    }
+
+    reason = ngx_http_webhook_parse_headers(r, wlcf->scheme, ctx);
+
+    if (reason == NGX_HTTP_WEBHOOK_MISSING_SIGNATURE
+        && wlcf->scheme->woocommerce_ping
+        && r->headers_in.content_length_n > 0
+        && r->headers_in.content_length_n <= 64)
+    {
+        /* maybe WooCommerce's unsigned creation ping: look at the body */
+        ctx->ping = 1;
+        reason = NGX_HTTP_WEBHOOK_OK;
+    }
+
+    if (reason != NGX_HTTP_WEBHOOK_OK) {
+        return reason;
+    }
+
+    if (ctx->has_timestamp) {
+        tp = ngx_timeofday();
+        now = (int64_t) tp->sec * 1000 + tp->msec;
+
+        if (ctx->timestamp_ms < now - (int64_t) wlcf->tolerance
+            || ctx->timestamp_ms > now + (int64_t) wlcf->tolerance)
+        {
+            return NGX_HTTP_WEBHOOK_STALE_TIMESTAMP;
+        }
+    }
+
+    return NGX_HTTP_WEBHOOK_OK;
 }
 
 
@@ -420,6 +464,27 @@ ngx_http_webhook_reject(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
     ngx_http_webhook_reason_e reason)
 {
+    ngx_buf_t                  *b;
+    ngx_http_webhook_reason_t  *rs;
+
+    rs = ngx_http_webhook_decline(r, wlcf, ctx, reason);
+
+    b = ngx_http_webhook_json(r, rs);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webhook_send_json(r, b);
+}
+
+
+/* what every rejection does, however it is answered: counted, logged */
+
+static ngx_http_webhook_reason_t *
+ngx_http_webhook_decline(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e reason)
+{
     ngx_http_webhook_reason_t  *rs;
 
     rs = &ngx_http_webhook_reasons[reason];
@@ -434,9 +499,7 @@ ngx_http_webhook_reject(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webhook: WooCommerce ping answered, label \"%V\"",
                       &wlcf->label->name);
-
-        return ngx_http_webhook_send_json(r, rs->status, "result", &rs->name,
-                                          &rs->message);
+        return rs;
     }
 
     /*
@@ -450,42 +513,55 @@ ngx_http_webhook_reject(ngx_http_request_t *r,
                                          : (char *) rs->message.data,
                   &wlcf->label->name);
 
-    return ngx_http_webhook_send_json(r, rs->status, "error", &rs->name,
-                                      &rs->message);
+    return rs;
 }
 
 
-static ngx_int_t
-ngx_http_webhook_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    const char *key, ngx_str_t *code, ngx_str_t *message)
+/* the answer's body, and its headers set for it */
+
+static ngx_buf_t *
+ngx_http_webhook_json(ngx_http_request_t *r, ngx_http_webhook_reason_t *rs)
 {
     size_t        len;
-    ngx_int_t     rc;
     ngx_buf_t    *b;
-    ngx_chain_t   out;
+    const char   *key;
+
+    key = (rs->status < NGX_HTTP_SPECIAL_RESPONSE) ? "result" : "error";
 
     len = sizeof("{\"\":\"\",\"message\":\"\"}" CRLF) - 1
-          + ngx_strlen(key) + code->len + message->len;
+          + ngx_strlen(key) + rs->name.len + rs->message.len;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     b->last = ngx_sprintf(b->last, "{\"%s\":\"%V\",\"message\":\"%V\"}" CRLF,
-                          key, code, message);
+                          key, &rs->name, &rs->message);
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
-    r->headers_out.status = status;
+    r->headers_out.status = rs->status;
+    r->headers_out.status_line.len = 0;
     r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
 
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_last_modified(r);
     ngx_http_clear_etag(r);
+
+    return b;
+}
+
+
+static ngx_int_t
+ngx_http_webhook_send_json(ngx_http_request_t *r, ngx_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_chain_t   out;
 
     rc = ngx_http_send_header(r);
 
@@ -497,6 +573,109 @@ ngx_http_webhook_send_json(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * A 413 nginx answers by itself in a verifying location is answered as
+ * the module's own: a Content-Length above client_max_body_size is
+ * refused by nginx's core before any phase handler runs, and a chunked
+ * body that grows past it while being read is answered by nginx's body
+ * reader. The checks that need no body still come first (a denied
+ * address gets 403 ip_denied, not 413), and the answer is the JSON, the
+ * log line and the counter of any other rejection.
+ */
+
+static ngx_int_t
+ngx_http_webhook_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_webhook_ctx_t       *ctx;
+    ngx_http_webhook_reason_t    *rs;
+    ngx_http_webhook_reason_e     reason;
+    ngx_http_webhook_loc_conf_t  *wlcf;
+
+    if (r->headers_out.status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        || r != r->main)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
+
+    if (wlcf->scheme == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_webhook_get_ctx(r);
+
+    if (ctx && ctx->done) {
+        /* the module answered, or the upstream did after a pass */
+        return ngx_http_next_header_filter(r);
+    }
+
+    reason = NGX_HTTP_WEBHOOK_OK;
+
+    if (ctx == NULL) {
+        ctx = ngx_http_webhook_new_ctx(r, wlcf);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
+    }
+
+    if (reason == NGX_HTTP_WEBHOOK_OK) {
+        reason = NGX_HTTP_WEBHOOK_BODY_TOO_LARGE;
+        ctx->detail = "body exceeds client_max_body_size";
+    }
+
+    rs = ngx_http_webhook_decline(r, wlcf, ctx, reason);
+
+    ctx->json = ngx_http_webhook_json(r, rs);
+    if (ctx->json == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->replace_body = 1;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t              out;
+    ngx_http_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webhook_module);
+
+    if (ctx == NULL || !ctx->replace_body) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's own page is dropped; what is already queued still goes */
+
+    if (ctx->json == NULL) {
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    out.buf = ctx->json;
+    out.next = NULL;
+    ctx->json = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+void
+ngx_http_webhook_filter_init(void)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_webhook_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_webhook_body_filter;
 }
 
 

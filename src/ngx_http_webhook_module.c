@@ -877,6 +877,8 @@ ngx_http_webhook_init(ngx_conf_t *cf)
 
     *h = ngx_http_webhook_access_handler;
 
+    ngx_http_webhook_filter_init();
+
     return NGX_OK;
 }
 

@@ -301,6 +301,7 @@ typedef struct {
 
     ngx_http_webhook_reason_e     reason;
     const char                   *detail;           /* for the log */
+    ngx_buf_t                    *json;             /* replaces a 413 page */
     ngx_int_t                     status;           /* for re-entry */
 
     unsigned                      has_timestamp:1;
@@ -310,6 +311,7 @@ typedef struct {
     unsigned                      reserved_redis:1;
     unsigned                      counted:1;
     unsigned                      ping:1;
+    unsigned                      replace_body:1;   /* a 413 of nginx's */
 } ngx_http_webhook_ctx_t;
 
 
@@ -343,6 +345,7 @@ ngx_int_t ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
 void ngx_http_webhook_redis_cancel(ngx_http_webhook_ctx_t *ctx,
     ngx_uint_t keep);
 void ngx_http_webhook_redis_release(ngx_http_webhook_ctx_t *ctx);
+void ngx_http_webhook_filter_init(void);
 ngx_int_t ngx_http_webhook_redis_up(void);
 u_char *ngx_http_webhook_redis_report(u_char *p, u_char *last);
 const char *ngx_http_webhook_redis_state_name(void);

@@ -213,7 +213,7 @@ webhook rejected: stale_timestamp
 
 
 
-=== TEST 11: Content-Length past client_max_body_size: nginx's own 413, nothing upstream
+=== TEST 11: Content-Length past client_max_body_size: the module's 413 JSON, nothing upstream
 --- config
     location /hook {
         client_max_body_size 100;
@@ -226,7 +226,91 @@ Webhook::post("/hook", "z" x 300)
 --- more_headers eval
 Webhook::github("s", "z" x 300)
 --- error_code: 413
---- response_body_unlike
-stored
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+qq({"error":"body_too_large","message":"Request body too large"}\r\n)
+--- error_log eval
+qr/\[error\] .*webhook rejected: body_too_large \(body exceeds client_max_body_size\), label "github"/
+
+
+
+=== TEST 12: Content-Length past client_max_body_size from a denied address: 403 first
+--- config
+    location /hook {
+        client_max_body_size 100;
+        webhook_verify github; webhook_secret s;
+        webhook_allow 10.0.0.0/8;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/final;
+    }
+    location = /final { return 200 "stored\n"; }
+--- request eval
+Webhook::post("/hook", "z" x 300)
+--- more_headers eval
+Webhook::github("s", "z" x 300)
+--- error_code: 403
+--- response_body eval
+qq({"error":"ip_denied","message":"IP not allowed"}\r\n)
+--- error_log
+webhook rejected: ip_denied
+
+
+
+=== TEST 13: Content-Length past client_max_body_size without a signature: 400 first
+--- config
+    location /hook {
+        client_max_body_size 100;
+        webhook_verify github; webhook_secret s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/final;
+    }
+    location = /final { return 200 "stored\n"; }
+--- request eval
+Webhook::post("/hook", "z" x 300)
+--- error_code: 400
+--- response_body eval
+qq({"error":"missing_signature","message":"Signature header is missing"}\r\n)
 --- error_log
 client intended to send too large body
+webhook rejected: missing_signature
+
+
+
+=== TEST 14: Content-Length past client_max_body_size, stale timestamp: 401 first
+--- config
+    location /hook {
+        client_max_body_size 100;
+        webhook_verify slack; webhook_secret s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/final;
+    }
+    location = /final { return 200 "stored\n"; }
+--- request eval
+Webhook::post("/hook", "y" x 300)
+--- more_headers eval
+Webhook::slack("s", "y" x 300, t => $Webhook::NOW - 3600)
+--- error_code: 401
+--- response_body eval
+qq({"error":"stale_timestamp","message":"Timestamp outside the tolerance window"}\r\n)
+--- error_log
+webhook rejected: stale_timestamp
+
+
+
+=== TEST 15: a chunked body that grows past the limit while nginx waits for it: 413 JSON
+--- config
+    location /hook {
+        client_max_body_size 100;
+        webhook_verify github; webhook_secret s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/final;
+    }
+    location = /final { return 200 "stored\n"; }
+--- raw_request eval
+my $h = Webhook::github("s", "y" x 300); $h =~ s/\n/\r\n/g;
+["POST /hook HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n$h"
+   . "Transfer-Encoding: chunked\r\n\r\n" . sprintf("%x\r\n%s\r\n", 60, "y" x 60),
+ sprintf("%x\r\n%s\r\n", 240, "y" x 240) . "0\r\n\r\n"]
+--- raw_request_middle_delay: 0.1
+--- error_code: 413
+--- response_body eval
+qq({"error":"body_too_large","message":"Request body too large"}\r\n)
+--- error_log
+webhook rejected: body_too_large
