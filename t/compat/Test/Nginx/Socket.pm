@@ -49,6 +49,12 @@ our $Workers = 1;
 our $WorkerConnections = 64;
 our $UseHup = $ENV{TEST_NGINX_USE_HUP} ? 1 : 0;
 our $NoNginxManager = 0;
+# As the real one: nginx is restarted (HUPed with TEST_NGINX_USE_HUP) for
+# every block unless this is set to a false value, even when its config
+# text is the same as the previous block's.  Read when this module loads,
+# so a suite sets it in a BEGIN block before "use Test::Nginx::Socket".
+our $ForceRestartOnTest = defined $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST}
+                          ? $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} : 1;
 our $DefaultTimeout = $ENV{TEST_NGINX_TIMEOUT} || 3;
 our @EnvToNginx;
 our @BlockPreprocessors;
@@ -629,9 +635,12 @@ sub _run_block {
     }
 
     unless ($NoNginxManager) {
+        # once per block, as the real one: its repeat_each runs share
+        # the nginx the block started with
         my ($ok, $why) = $Server->ensure(
             build_conf($block), master => $MasterProcessEnabled,
-            use_hup => $UseHup, workers => $Workers);
+            use_hup => $UseHup, workers => $Workers,
+            restart => $ForceRestartOnTest && $rep == 1);
         unless ($ok) {
             return _skip_block($label, $why, planned_tests($block) - 1);
         }

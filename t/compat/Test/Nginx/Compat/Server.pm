@@ -474,16 +474,18 @@ sub _wait_gone {
 
 
 # Make the running nginx have $conf, restarting only when the text differs
-# (or nginx died).  Sets mark(): the error.log offset the block's log
-# checks start from (taken after an old nginx is stopped, before the new
-# one starts, so a start-up complaint about this config is this block's).
-# Returns (1) or (0, why).
+# (or nginx died) or $o{restart} asks for it anyway (then with use_hup and
+# a master, a HUP reload of the same text).  Sets mark(): the error.log
+# offset the block's log checks start from (taken after an old nginx is
+# stopped, before the new one starts, so a start-up complaint about this
+# config is this block's).  Returns (1) or (0, why).
 
 sub ensure {
     my ($self, $conf, %o) = @_;
 
     if ($self->{pid} && $self->alive) {
-        if (defined $self->{conf} && $self->{conf} eq $conf) {
+        if (!$o{restart} && defined $self->{conf} && $self->{conf} eq $conf)
+        {
             $self->{mark} = $self->log_size;
             return (1);
         }
