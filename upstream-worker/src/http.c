@@ -425,7 +425,8 @@ handle_order(intake_thread *s, struct MHD_Connection *conn, const route *rt)
 static enum MHD_Result
 handle_retry(intake_thread *s, struct MHD_Connection *conn, const route *rt)
 {
-    int rc = queue_retry_dead(s->queue, rt->id, clock_now_ms());
+    char  other[64] = "", message[160];
+    int   rc = queue_retry_dead(s->queue, rt->id, clock_now_ms(), other);
 
     if (rc < 0) {
         return send_error(conn, 503, "queue_unavailable",
@@ -441,6 +442,11 @@ handle_retry(intake_thread *s, struct MHD_Connection *conn, const route *rt)
     if (rc == 423) {
         return send_error(conn, 409, "order_busy",
                           "Another job is still working on this order");
+    }
+    if (rc == 410) {
+        snprintf(message, sizeof(message), "Job %s already provisioned this "
+                 "order; this job stays dead", other);
+        return send_error(conn, 409, "order_already_provisioned", message);
     }
     log_json("info", "job_requeued", json_pack("{s:s}", "job_id", rt->id));
     return send_json(conn, 202,

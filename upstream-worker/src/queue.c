@@ -75,24 +75,32 @@ static const char dead_lua[] =
     "end\n"
     "return id\n";
 
-/* KEYS: job hash, dead stream, stream. ARGV: job, now */
+/*
+ * KEYS: job hash, dead stream, stream. ARGV: job, now. A job that another
+ * job provisioned the order behind (wh:provisioned) stays dead: resumed, it
+ * would meet that job's AddOrder claim and report Failed over Provisioned.
+ */
 static const char retry_dead_lua[] =
     ACTIVE_HOLDER_BUSY_LUA
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 404 end\n"
-    "if redis.call('HGET', KEYS[1], 'status') ~= 'DEAD' then return 409 end\n"
-    "local active = 'wh:active:' ..\n"
-    "  (redis.call('HGET', KEYS[1], 'order_id') or '')\n"
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {404, ''} end\n"
+    "if redis.call('HGET', KEYS[1], 'status') ~= 'DEAD' then\n"
+    "  return {409, ''}\n"
+    "end\n"
+    "local order = redis.call('HGET', KEYS[1], 'order_id') or ''\n"
+    "local active = 'wh:active:' .. order\n"
     "local h = redis.call('GET', active)\n"
-    "if h and h ~= ARGV[1] and busy(h) then return 423 end\n"
+    "if h and h ~= ARGV[1] and busy(h) then return {423, h} end\n"
+    "local p = redis.call('GET', 'wh:provisioned:' .. order)\n"
+    "if p and p ~= ARGV[1] then return {410, p} end\n"
     "redis.call('SET', active, ARGV[1])\n"
     "local entry = redis.call('HGET', KEYS[1], 'dead_entry')\n"
     "if entry then redis.call('XDEL', KEYS[2], entry) end\n"
     "redis.call('HDEL', KEYS[1], 'dead_entry', 'error_code',\n"
     "  'error_message')\n"
     "redis.call('HSET', KEYS[1], 'status', 'QUEUED', 'attempts', '0',\n"
-    "  'updated_ms', ARGV[2])\n"
+    "  'retried', '1', 'updated_ms', ARGV[2])\n"
     "redis.call('XADD', KEYS[3], '*', 'job', ARGV[1])\n"
-    "return 0\n";
+    "return {0, ''}\n";
 
 
 queue *
@@ -740,11 +748,12 @@ queue_dead_letter(queue *q, const queue_entry *e, const char *reason)
 
 
 int
-queue_retry_dead(queue *q, const char *job_id, long long now)
+queue_retry_dead(queue *q, const char *job_id, long long now,
+    char other[64])
 {
     char        key[80], t[24];
     redisReply *r;
-    int         rc;
+    int         rc = -1;
 
     if (queue_ready(q) != 0) {
         return -1;
@@ -757,7 +766,13 @@ queue_retry_dead(queue *q, const char *job_id, long long now)
     if (r == NULL) {
         return -1;
     }
-    rc = (int) r->integer;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        rc = (int) r->element[0]->integer;
+        snprintf(other, 64, "%s", r->element[1]->str ? r->element[1]->str
+                                                     : "");
+    } else {
+        snprintf(q->err, sizeof(q->err), "redis: unexpected reply");
+    }
     freeReplyObject(r);
     return rc;
 }

@@ -85,10 +85,13 @@ int queue_schedule_retry(queue *q, const queue_entry *e, long long due_ms);
 int queue_promote_due(queue *q, long long now_ms);
 /* Also gives back the order's active marker (below) if the job holds it. */
 int queue_dead_letter(queue *q, const queue_entry *e, const char *reason);
-/* 0 requeued (the job takes its order's active marker back), 404 unknown
+/* 0 requeued (the job takes its order's active marker back and is marked
+ * "retried": its next run checks the order's status again), 404 unknown
  * job, 409 not dead-lettered, 423 another unfinished job holds the order,
- * -1 error. */
-int queue_retry_dead(queue *q, const char *job_id, long long now_ms);
+ * 410 another job provisioned the order; other names that job for 423 and
+ * 410. -1 error. */
+int queue_retry_dead(queue *q, const char *job_id, long long now_ms,
+    char other[64]);
 
 /*
  * One job works on a Salesforce order at a time: a run marks itself as the

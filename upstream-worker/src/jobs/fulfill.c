@@ -20,6 +20,7 @@ typedef struct {
     json_t          *job;
     log_job          log;
     fulfill_result  *out;
+    int              retried;   /* put back by POST /jobs/{id}/retry */
 } run;
 
 typedef int (*step_fn)(run *r);
@@ -131,7 +132,11 @@ step_validation(run *r)
                     "Salesforce has no Order %s", r->order_id);
     }
     status = json_string_value(json_object_get(rec, "Provisioning_Status__c"));
-    if (status == NULL || strcmp(status, "Activating") != 0) {
+    /* a retried job finds the Failed its own dead letter wrote */
+    if (status == NULL
+        || (strcmp(status, "Activating") != 0
+            && !(r->retried && strcmp(status, "Failed") == 0)))
+    {
         snprintf(r->out->skip_reason, sizeof(r->out->skip_reason), "%s",
                  status && strcmp(status, "Provisioned") == 0
                  ? "already_provisioned" : "not_activating");
@@ -142,6 +147,13 @@ step_validation(run *r)
         return STEP_STOP;
     }
     json_decref(rec);
+    if (r->retried) {
+        /* checked once per retry: a later crash resumes without it */
+        if (remember(r, "retried", "") != 0) {
+            return stop_redis(r);
+        }
+        r->retried = 0;
+    }
     return STEP_OK;
 }
 
@@ -663,6 +675,58 @@ static const step_fn steps[FULFILL_STEPS] = {
 };
 
 
+static const char *
+stop_outcome(fulfill_status status)
+{
+    return status == FULFILL_SKIPPED ? "skipped"
+           : status == FULFILL_RETRY ? "retry"
+           : status == FULFILL_NEEDS_REVIEW ? "needs_review"
+           : "failed";
+}
+
+
+/*
+ * A job put back by POST /jobs/{id}/retry resumes after its last finished
+ * step, past validation; but while it was dead a newer job, or a person,
+ * may have provisioned the order. The guard runs again first, so such a
+ * job ends SKIPPED (already_provisioned) instead of meeting the other
+ * job's AddOrder claim (or sending a second AddOrder) and writing Failed
+ * over Provisioned.
+ */
+static int
+recheck_order(run *r)
+{
+    long long  t0 = clock_now_ms();
+    long       ms;
+    int        rc;
+
+    snprintf(r->out->step, sizeof(r->out->step), "%s", step_names[0]);
+    rc = step_validation(r);
+    ms = (long) (clock_now_ms() - t0);
+    metrics_step(r->env->metrics, step_names[0], ms / 1000.0);
+    log_step(&r->log, step_names[0],
+             rc == STEP_OK ? "ok" : stop_outcome(r->out->status), ms,
+             rc == STEP_OK ? "checked again before resuming a retried job"
+                           : r->out->message);
+    return rc;
+}
+
+
+/* A failure or a review goes to the Order (not to one Salesforce lacks). */
+static void
+end_run(run *r)
+{
+    if ((r->out->status == FULFILL_FAILED
+         || r->out->status == FULFILL_NEEDS_REVIEW)
+        && strcmp(r->out->code, "ORDER_NOT_FOUND") != 0)
+    {
+        fulfill_report_failure(r->env, r->order_id, r->out->code,
+                               r->out->message);
+    }
+    outbound_set_job(r->env->http, NULL);
+}
+
+
 
 void
 fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
@@ -681,6 +745,7 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
     r.order_id = json_string_value(json_object_get(job, "order_id"));
     r.job = job;
     r.out = out;
+    r.retried = job_str(&r, "retried") != NULL;
     r.log.job_id = job_id;
     r.log.order_id = r.order_id;
     r.log.correlation_id = json_string_value(json_object_get(job,
@@ -705,6 +770,10 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
         }
     }
     if (first > 0 && first < FULFILL_STEPS) {
+        if (r.retried && recheck_order(&r) != STEP_OK) {
+            end_run(&r);
+            return;
+        }
         log_step(&r.log, step_names[first], "resume", -1,
                  "resuming after the last journaled step");
     }
@@ -729,11 +798,8 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
         if (steps[i](&r) != STEP_OK) {
             ms = (long) (clock_now_ms() - t0);
             metrics_step(env->metrics, step_names[i], ms / 1000.0);
-            log_step(&r.log, step_names[i],
-                     out->status == FULFILL_SKIPPED ? "skipped"
-                     : out->status == FULFILL_RETRY ? "retry"
-                     : out->status == FULFILL_NEEDS_REVIEW ? "needs_review"
-                     : "failed", ms, out->message);
+            log_step(&r.log, step_names[i], stop_outcome(out->status), ms,
+                     out->message);
             break;
         }
         ms = (long) (clock_now_ms() - t0);
@@ -749,12 +815,7 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
     if (i == FULFILL_STEPS) {
         out->status = FULFILL_SUCCEEDED;
     }
-    if (out->status == FULFILL_FAILED || out->status == FULFILL_NEEDS_REVIEW) {
-        if (strcmp(out->code, "ORDER_NOT_FOUND") != 0) {
-            fulfill_report_failure(env, r.order_id, out->code, out->message);
-        }
-    }
-    outbound_set_job(env->http, NULL);
+    end_run(&r);
 }
 
 

@@ -51,7 +51,9 @@ typedef struct {
 /* NULL when index is not a step. */
 const char *fulfill_step_name(int index);
 
-/* Runs job (its Redis hash as JSON strings) from after its last step. */
+/* Runs job (its Redis hash as JSON strings) from after its last step; a
+ * job put back by POST /jobs/{id}/retry passes the validation guard again
+ * first. */
 void fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
     fulfill_result *out);
 

@@ -7,22 +7,16 @@ no warnings 'uninitialized';
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use Digest::SHA ();
 use WorkerStack;
 
 plan skip_all => "no edge module at $WorkerStack::MODULE (make -C .. module)"
     unless WorkerStack::have_module();
 
-my $s = WorkerStack->new->start_all(EDGE_ATTEST_SECRET => $WorkerStack::EDGE_SECRET);
-$s->start_nginx;
+my $s = WorkerStack->new(edge => 1)->start_all;
 my @FINAL = qw(SUCCEEDED FAILED SKIPPED NEEDS_REVIEW DEAD);
 my $ORDER = $WorkerStack::ORDER;
 
-sub edge_post {
-    my ($body, $headers, %extra) = @_;
-    return $s->request(POST => $s->nginx_url . "/orders/$ORDER/fulfill",
-                       body => $body, headers => { %$headers, %extra });
-}
+sub edge_post { $s->edge_post("/orders/$ORDER/fulfill", @_) }
 
 my ($body, $h) = WorkerStack::sf_signed();
 my $job;
@@ -67,11 +61,9 @@ subtest 'duplicate idempotency key through the edge: no second order' => sub {
 subtest 'an event posted through the edge' => sub {
     my $order = '801000000000041AAA';
     $s->seed_sf($s->order(Id => $order));
-    my ($b5, $h5) = WorkerStack::sf_signed(order => $order);
-    (my $event = $b5) =~ s/\}$/,"idempotencyKey":"edge-evt-1","correlationId":"c-41"}/;
-    my $sig = Digest::SHA::hmac_sha256_hex($event, $WorkerStack::SF_WEBHOOK_SECRET);
-    my ($st, $b) = $s->request(POST => $s->nginx_url . '/events/salesforce', body => $event,
-                               headers => { %$h5, 'X-SF-Signature' => "sha256=$sig" });
+    my ($event, $h5) = WorkerStack::sf_signed(order => $order, fields => {
+        idempotencyKey => 'edge-evt-1', correlationId => 'c-41' });
+    my ($st, $b) = $s->edge_post('/events/salesforce', $event, $h5);
     is $st, 202, '202 through the edge';
     my $j = $s->wait_job($b->{job_id}, 20, @FINAL);
     is $j->{status}, 'SUCCEEDED', 'provisioned';

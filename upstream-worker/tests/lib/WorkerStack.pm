@@ -3,6 +3,10 @@ package WorkerStack;
 # End-to-end harness: starts (and always stops, by PID) redis-server with
 # AOF, the Salesforce and WHMCS fakes, the worker and optionally nginx with
 # the edge module, each on a free loopback port in a throwaway directory.
+#
+# WorkerStack->new(edge => 1): the worker requires the edge attestation
+# (EDGE_ATTEST_SECRET), start_all starts nginx with the module, and fulfill
+# sends a freshly signed Salesforce request through it, as Apex would.
 
 use strict;
 use warnings;
@@ -34,6 +38,7 @@ our $SF_WEBHOOK_SECRET = 'sf-webhook-secret-for-tests';
 
 my $json = JSON::PP->new->canonical->allow_nonref;
 my @all_stacks;
+my $nonce_count = 0;
 
 sub free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
@@ -66,6 +71,10 @@ sub new {
     chmod 0755, $self->{dir};
     push @all_stacks, $self;
     diag_dir($self->{dir}) if $ENV{KEEP_E2E};
+    if ($opt{edge} && !have_module()) {
+        print STDERR "# no edge module at $MODULE (make -C .. module): requests go "
+                     . "straight to the worker with an attestation made by the test\n";
+    }
     return $self;
 }
 
@@ -229,6 +238,7 @@ sub worker_env {
         RETRY_MAX_MS        => 1000,
         JOB_CLAIM_IDLE_MS   => 1000,
         HTTP_TIMEOUT_MS     => 3000,
+        ($self->{opt}{edge} ? (EDGE_ATTEST_SECRET => $EDGE_SECRET) : ()),
         %{ $self->{opt}{worker_env} || {} },
         %extra,
     };
@@ -275,10 +285,14 @@ sub start_all {
     $self->start_fakes;
     $self->seed_default;
     $self->start_worker(%worker_env);
+    $self->start_nginx if $self->{opt}{edge} && have_module();
     return $self;
 }
 
 sub have_module { -f $MODULE && -x $NGINX }
+
+# Requests go through nginx with the module (edge mode, module built).
+sub through_edge { $_[0]{pids}{nginx} ? 1 : 0 }
 
 sub start_nginx {
     my ($self) = @_;
@@ -310,6 +324,20 @@ sub start_nginx {
 }
 
 sub nginx_url { "http://127.0.0.1:$_[0]{nginx_port}" }
+
+sub nginx_error_log {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/nginx/logs/error.log" or return '';
+    local $/;
+    return <$fh>;
+}
+
+# POST a signed body (sf_signed) through nginx.
+sub edge_post {
+    my ($self, $path, $body, $signed, %headers) = @_;
+    return $self->request(POST => $self->nginx_url . $path, body => $body,
+                          headers => { %$signed, %headers });
+}
 
 # -- HTTP -------------------------------------------------------------------
 
@@ -414,13 +442,28 @@ sub seed_default {
         products => [ 101, 102 ]);
 }
 
+# POST /orders/{id}/fulfill. In edge mode the body is a Salesforce-signed
+# one (o{json}'s other fields added to it; o{signed} re-sends an earlier
+# [body, headers] from sf_signed) and goes through nginx; with direct => 1,
+# or without the module, it goes to the worker with the attestation the
+# edge would add.
 sub fulfill {
     my ($self, $key, %o) = @_;
     my $order = $o{order} || $ORDER;
-    return $self->worker(POST => "/orders/$order/fulfill",
-                         headers => { ($key ? ('Idempotency-Key' => $key) : ()),
-                                      %{ $o{headers} || {} } },
-                         json => $o{json} || { orderId => $order });
+    my %headers = (($key ? ('Idempotency-Key' => $key) : ()), %{ $o{headers} || {} });
+    return $self->worker(POST => "/orders/$order/fulfill", headers => \%headers,
+                         json => $o{json} || { orderId => $order })
+        unless $self->{opt}{edge};
+    my %fields = %{ $o{json} || {} };
+    delete $fields{orderId};
+    my ($body, $signed) = $o{signed} ? @{ $o{signed} }
+                                     : sf_signed(order => $order, fields => \%fields);
+    return $self->edge_post("/orders/$order/fulfill", $body, $signed, %headers)
+        if $self->through_edge && !$o{direct};
+    return $self->worker(POST => "/orders/$order/fulfill", body => $body,
+                         headers => { attestation_headers($body,
+                                          id => $signed->{'X-SF-Nonce'}),
+                                      %headers });
 }
 
 # Polls GET /jobs/{id} until its status is one of @want (bounded).
@@ -449,13 +492,17 @@ sub attestation_headers {
             'X-Webhook-Provider' => $provider, 'X-Webhook-Id' => $id);
 }
 
-# A Salesforce-scheme signed request (what Apex would send).
+# A Salesforce-scheme signed request (what Apex would send): (body,
+# {headers}); o{fields} adds fields to the body after the signed ones.
 sub sf_signed {
     my (%o) = @_;
     my $t = int($o{time} // time);
-    my $nonce = $o{nonce} // sprintf('n%08x%08x', int(rand(2**32)), int(rand(2**32)));
+    # the pid and a count: a forked child draws the parent's rand() sequence
+    my $nonce = $o{nonce} // sprintf('n%x-%x-%08x', $$, ++$nonce_count, int(rand(2**32)));
     my $order = $o{order} // $ORDER;
-    my $body = qq({"orderId":"$order","timestamp":$t,"nonce":"$nonce"});
+    my $extra = join '', map { ',' . $json->encode("$_") . ':' . $json->encode($o{fields}{$_}) }
+                         sort keys %{ $o{fields} || {} };
+    my $body = qq({"orderId":"$order","timestamp":$t,"nonce":"$nonce"$extra});
     my $sig = hmac_sha256_hex($body, $o{secret} // $SF_WEBHOOK_SECRET);
     return ($body, { 'X-SF-Signature' => "sha256=$sig", 'X-SF-Timestamp' => $t,
                      'X-SF-Nonce' => $nonce });
