@@ -1,6 +1,9 @@
 # Replay store semantics (local, shared memory): reserve on verify, keep on
 # a 2xx final answer, release otherwise, refuse a copy while one is in flight.
 
+# blocks share the replay zone: later ones replay/retry earlier deliveries
+BEGIN { $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0 }
+
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Webhook;

@@ -1,5 +1,8 @@
 # webhook_status: counters per label and outcome, JSON and Prometheus.
 
+# blocks share the zone's counters: TEST 3 and 4 read TEST 2's traffic
+BEGIN { $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0 }
+
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Webhook;

@@ -2,6 +2,9 @@
 # 500, a crash or a pass, nothing reaches the upstream, and nginx logs no
 # [alert] or [crit].
 
+# blocks share one nginx: TEST 62 checks it survived all the input above
+BEGIN { $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0 }
+
 use lib 't/lib';
 use Webhook;
 use Test::Nginx::Socket 'no_plan';
