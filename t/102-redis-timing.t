@@ -271,7 +271,7 @@ $keys = $redis->command("DBSIZE");
 my $b4 = '{"id":"evt_release_' . $$ . '"}';
 my $slowkid = fork();
 if ($slowkid == 0) {
-    my ($s) = $edge->request("POST", "/hook-slow", $b4, Webhook::github("s", $b4), 5);
+    my ($s) = $edge->request("POST", "/hook-slow", $b4, Webhook::github("s", $b4), 10 * $slow);
     POSIX::_exit($s == 504 ? 0 : 1);
 }
 sleep 0.15 * $slow;
