@@ -54,10 +54,39 @@ my $edge = EdgeNginx->new(workers => 1, log_level => 'info', http => sub {
 CONF
 });
 
+
+# a second edge: one verifying location on its own zone and Redis address
+sub redis_edge {
+    my ($zone, $address) = @_;
+    return EdgeNginx->new(workers => 1, log_level => 'info', http => sub {
+        my ($port) = @_;
+        return <<"CONF";
+    webhook_zone $zone:1m;
+    webhook_redis $address;
+    server {
+        listen 127.0.0.1:$port;
+        location /hook {
+            webhook_verify github; webhook_secret s; webhook_replay redis;
+            proxy_pass http://127.0.0.1:$port/ok;
+        }
+        location = /ok { return 200 "taken\\n"; }
+        location = /status { webhook_status; }
+    }
+CONF
+    });
+}
+
+# POST a signed delivery to an edge's /hook
+sub post_hook {
+    my ($e, $b, $path, $wait) = @_;
+    return $e->request("POST", $path || "/hook", $b, Webhook::github("s", $b),
+                       $wait || 5);
+}
+
 my $n = 0;
 sub hook {
     my $body = '{"id":"evt_timing_' . $$ . '_' . ++$n . '"}';
-    return $edge->request("POST", "/hook", $body, Webhook::github("s", $body), 5);
+    return post_hook($edge, $body);
 }
 
 RedisServer::wait_probe($edge->port, "up");
@@ -150,7 +179,7 @@ is $redis->command("DBSIZE"), $keys, "the keys their late replies won were relea
 ($st) = $edge->request("GET", "/plain");
 is $st, 200, "after clients went away with replies pending, nginx serves";
 for my $b (@gone) {
-    ($st) = $edge->request("POST", "/hook", $b, Webhook::github("s", $b), 5);
+    ($st) = post_hook($edge, $b);
     is $st, 200, "the sender's retry of a delivery whose client went away passes";
 }
 ($st) = hook();
@@ -169,7 +198,7 @@ for my $k (1 .. 8) {
         my $ok = 0;
         for my $i (1 .. 5) {
             my $b = '{"id":"evt_pipe_' . $$ . "_$i" . '"}';
-            my ($s) = $edge->request("POST", "/hook", $b, Webhook::github("s", $b), 5);
+            my ($s) = post_hook($edge, $b);
             $ok++ if $s == 200;
         }
         POSIX::_exit($ok == 5 ? 0 : 1);
@@ -207,28 +236,13 @@ my $sockdir = File::Temp::tempdir("webhook-sock-XXXXXX", TMPDIR => 1, CLEANUP =>
 chmod 0755, $sockdir;
 my $redis_unix = RedisServer->new(args => ['--unixsocket', "$sockdir/redis.sock",
                                            '--unixsocketperm', '777']);
-my $edge3 = EdgeNginx->new(workers => 1, log_level => 'info', http => sub {
-    my ($port) = @_;
-    return <<"CONF";
-    webhook_zone webhook3:1m;
-    webhook_redis unix:$sockdir/redis.sock;
-    server {
-        listen 127.0.0.1:$port;
-        location /hook {
-            webhook_verify github; webhook_secret s; webhook_replay redis;
-            proxy_pass http://127.0.0.1:$port/ok;
-        }
-        location = /ok { return 200 "taken\\n"; }
-        location = /status { webhook_status; }
-    }
-CONF
-});
+my $edge3 = redis_edge("webhook3", "unix:$sockdir/redis.sock");
 RedisServer::wait_probe($edge3->port, "up", 5);
 my $b3 = '{"id":"evt_unix_' . $$ . '"}';
-($st) = $edge3->request("POST", "/hook", $b3, Webhook::github("s", $b3), 5);
+($st) = post_hook($edge3, $b3);
 is $st, 200, "unix socket: accepted";
 is $redis_unix->command("DBSIZE"), 1, "unix socket: its key is in that Redis";
-($st) = $edge3->request("POST", "/hook", $b3, Webhook::github("s", $b3), 5);
+($st) = post_hook($edge3, $b3);
 is $st, 401, "unix socket: the replay is refused";
 $edge3->stop;
 
@@ -237,23 +251,10 @@ $edge3->stop;
 # SET would land in database 0. Redis hangs while a new edge connects.
 $keys = $redis->command("DBSIZE");
 $redis->pause;
-my $edge2 = EdgeNginx->new(workers => 1, log_level => 'info', http => sub {
-    my ($port) = @_;
-    return <<"CONF";
-    webhook_zone webhook2:1m;
-    webhook_redis 127.0.0.1:@{[ $redis->port ]} db=99 timeout=${timeout_ms}ms connect_timeout=5s;
-    server {
-        listen 127.0.0.1:$port;
-        location /hook {
-            webhook_verify github; webhook_secret s; webhook_replay redis;
-            proxy_pass http://127.0.0.1:$port/ok;
-        }
-        location = /ok { return 200 "taken\\n"; }
-    }
-CONF
-});
+my $edge2 = redis_edge("webhook2", "127.0.0.1:" . $redis->port
+                       . " db=99 timeout=${timeout_ms}ms connect_timeout=5s");
 my $b2 = '{"id":"evt_select_' . $$ . '"}';
-($st) = $edge2->request("POST", "/hook", $b2, Webhook::github("s", $b2), 5);
+($st) = post_hook($edge2, $b2);
 is $st, 200, "while connecting: decided by the fallback at the timeout";
 $redis->resume;
 sleep 0.3 * $slow;
@@ -271,7 +272,7 @@ $keys = $redis->command("DBSIZE");
 my $b4 = '{"id":"evt_release_' . $$ . '"}';
 my $slowkid = fork();
 if ($slowkid == 0) {
-    my ($s) = $edge->request("POST", "/hook-slow", $b4, Webhook::github("s", $b4), 10 * $slow);
+    my ($s) = post_hook($edge, $b4, "/hook-slow", 10 * $slow);
     POSIX::_exit($s == 504 ? 0 : 1);
 }
 sleep 0.15 * $slow;
@@ -292,7 +293,7 @@ sleep 0.1 * $slow;
 is $redis->command("DBSIZE"), $keys, "release: sent once Redis took the edge back";
 like $edge->error_log, qr/1 replay key releases that waited for it sent/,
      "release: logged";
-($st) = $edge->request("POST", "/hook", $b4, Webhook::github("s", $b4), 5);
+($st) = post_hook($edge, $b4);
 is $st, 200, "release: the provider's retry is accepted";
 
 my $log = $edge->error_log;
