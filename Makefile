@@ -30,7 +30,7 @@ PROVE_INC := -I t/lib $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null \
 export TEST_NGINX_BINARY       ?= $(NGINX)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 
-.PHONY: all deps module install worker test test-module test-worker \
+.PHONY: all deps module install worker test test-module test-real test-worker \
         test-valgrind test-fuzz fuzz bench bench-deps soak run clean
 
 all: module worker
@@ -73,6 +73,20 @@ test: deps
 
 test-module: module
 	prove $(PROVE_INC) -r t
+
+# t/ under the real Test::Nginx (openresty/test-nginx): TEST_NGINX_LIB names
+# its lib/ directory, else ../shared/tools/real-test-nginx is used when it
+# is there; skipped, and said so, when neither is.
+REAL_TN_RUN := $(abspath $(CURDIR)/../shared/tools/real-test-nginx/run)
+
+test-real: module
+	@if [ -n "$$TEST_NGINX_LIB" ]; then \
+	    prove -I "$$TEST_NGINX_LIB" -I t/lib -r t; \
+	elif [ -x "$(REAL_TN_RUN)" ]; then \
+	    "$(REAL_TN_RUN)" . -I t/lib -r t; \
+	else \
+	    echo "test-real: SKIPPED: no real Test::Nginx (set TEST_NGINX_LIB=/path/to/test-nginx/lib)"; \
+	fi
 
 # nginx under valgrind for the module's suites; fails on any invalid access
 # and on leaks through the module or hiredis (not part of `make test`)

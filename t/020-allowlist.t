@@ -249,7 +249,7 @@ upstream got it
 --- request eval
 Webhook::post("/hook", $::body . " ")
 --- more_headers eval
-$::sig
+$::sig . Webhook::content_length($::body . " ")
 --- error_code: 401
 --- error_log
 webhook rejected: invalid_signature

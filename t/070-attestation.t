@@ -93,6 +93,6 @@ Webhook::github("s", $::body)
 --- request eval
 Webhook::post("/unattested", $::body . " ")
 --- more_headers eval
-Webhook::github("s", $::body . " ")
+Webhook::github("s", $::body . " ") . Webhook::content_length($::body . " ")
 --- response_body eval
 "    \n"

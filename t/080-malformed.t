@@ -2,14 +2,18 @@
 # 500, a crash or a pass, nothing reaches the upstream, and nginx logs no
 # [alert] or [crit].
 
-# blocks share one nginx: TEST 62 checks it survived all the input above
-BEGIN { $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0 }
+# Blocks share one nginx master, reloaded (HUP) before each block so that
+# each block's error.log starts empty: a worker that crashed on a block's
+# input shows as the master's [alert] in that block, and TEST 62 checks that
+# the master TEST 1 started is still the one answering after all the input.
+BEGIN { $ENV{TEST_NGINX_USE_HUP} = 1 }
 
 use lib 't/lib';
 use Webhook;
 use Test::Nginx::Socket 'no_plan';
 
 repeat_each(1);
+master_on();
 no_shuffle();
 no_long_string();
 
@@ -20,6 +24,14 @@ our $T = $Webhook::NOW;
 our $STRIPE_OK = Webhook::hex_sha256($K, "$T.$B");
 our $GH_OK = Webhook::hex_sha256($K, $B);
 our $LONG = "a" x 5000;
+
+# the master's pid, read from its pid file by TEST 1 and TEST 62
+sub master_pid {
+    open my $fh, '<', server_root() . "/logs/nginx.pid" or die "pid file: $!";
+    my $pid = <$fh>;
+    chomp $pid;
+    return $pid;
+}
 
 sub raw { Webhook::raw("POST", @_) }   # (uri, headers, body, %options)
 # a Salesforce request whose body is exactly $body, correctly signed
@@ -56,6 +68,8 @@ run_tests();
 __DATA__
 
 === TEST 1: stripe: the control request passes (so the rejections below mean something)
+--- init
+$::first_master = ::master_pid();
 --- raw_request eval
 ::raw("/stripe", "Stripe-Signature: t=$::T,v1=$::STRIPE_OK", $::B)
 --- response_body
@@ -748,6 +762,10 @@ Webhook::rejected_log("stale_timestamp", "slack")
 
 
 === TEST 62: the server is still up and verifying after all of the above
+--- init
+my $now = ::master_pid();
+die "nginx master $::first_master was replaced by $now\n"
+    unless $now eq $::first_master && kill(0, $now);
 --- raw_request eval
 ::raw("/github", "X-Hub-Signature-256: sha256=$::GH_OK", $::B)
 --- response_body

@@ -117,6 +117,11 @@ sub attestation {
 # A request section: "POST /uri\n<body>" (Test::Nginx drops the final \n).
 sub post { "POST $_[0]\n$_[1]" }
 
+# Both Test::Nginx runners trim a "--- request" body's leading and trailing
+# white space unless more_headers gives its Content-Length: a block whose
+# body must end (or start) with white space adds this line.
+sub content_length { "Content-Length: " . length($_[0]) . "\n" }
+
 # --- for the scheme suites (t/01x, t/080, t/090) ---------------------------
 
 # The answer every rejection gives, byte for byte.

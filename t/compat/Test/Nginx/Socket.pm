@@ -73,7 +73,6 @@ $ENV{TEST_NGINX_HTML_DIR} = $HtmlDir;
 $ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
 
 my $Server;             # Test::Nginx::Compat::Server, made by run_tests
-my $OwnerPid = $$;      # only the test process itself stops nginx
 
 
 sub repeat_each {
@@ -403,8 +402,10 @@ sub _response_count {
 
 sub planned_tests {
     my $block = shift;
-    my $n = scalar _log_checks($block);
-    return 1 + $n if defined _sec($block, q{must_die});
+    my $logs = scalar _log_checks($block);
+    return 1 + $logs if defined _sec($block, q{must_die});
+    # the log checks run once after each response (see _run_block)
+    my $n = $logs * _response_count($block);
     $n += scalar _response_checks($block, $_)
         for 0 .. _response_count($block) - 1;
     return $n;
@@ -634,12 +635,16 @@ sub _run_block {
         return;
     }
 
+    # as the real one: a HUP reload needs a master, so it turns one on
+    $MasterProcessEnabled = 1 if $UseHup;
+
     unless ($NoNginxManager) {
         # once per block, as the real one: its repeat_each runs share
         # the nginx the block started with
         my ($ok, $why) = $Server->ensure(
             build_conf($block), master => $MasterProcessEnabled,
             use_hup => $UseHup, workers => $Workers,
+            key => expand_env(_sec($block, q{config}) // ''),
             restart => $ForceRestartOnTest && $rep == 1);
         unless ($ok) {
             return _skip_block($label, $why, planned_tests($block) - 1);
@@ -657,7 +662,26 @@ sub _run_block {
     my $timeout = _trim(_sec($block, q{timeout}));
     $timeout = $DefaultTimeout unless defined $timeout && length $timeout;
 
-    my @responses;
+    # As the real one: each response is checked as it comes, and after
+    # every response but the last the log checks run on the lines logged
+    # since the previous log check (so with several requests, an error_log
+    # pattern must show for each of them); the last run follows the block.
+    my $total = 0;
+    $total += @{ $_->{methods} } for @exchanges;
+    my @log_checks = _log_checks($block);
+    my $wait = _trim(_sec($block, q{wait}));
+    $wait = undef unless defined $wait && length $wait;
+    my $from = $mark;
+    my $check_log = sub {
+        my $l = shift;
+        sleep $wait if defined $wait;
+        $Server->settle_log if @log_checks;
+        my $log = $Server->log_since($from);
+        $from += length $log;
+        _run_log_check($_, $log, $l, $rep) for @log_checks;
+    };
+
+    my $n = 0;
     for my $x (@exchanges) {
         my $r = Test::Nginx::Compat::HTTP::exchange(
             %$x, host => $ServerAddr, port => $ServerPortForClient,
@@ -671,28 +695,20 @@ sub _run_block {
         }
 
         for my $i (0 .. $#{ $x->{methods} }) {
-            push @responses, $r->{responses}[$i];
+            my $l = $total > 1 ? "$label (req $n)" : $label;
+            _run_response_check($_, $r->{responses}[$i], $l)
+                for _response_checks($block, $n);
+            $check_log->($l) if ++$n < $total;
         }
     }
-
-    for my $i (0 .. $#responses) {
-        my $l = @responses > 1 ? "$label (req $i)" : $label;
-        _run_response_check($_, $responses[$i], $l)
-            for _response_checks($block, $i);
-    }
-
-    my $wait = _trim(_sec($block, q{wait}));
-    sleep $wait if defined $wait && length $wait;
-
-    my @log_checks = _log_checks($block);
-    $Server->settle_log if @log_checks;
-    my $log = $Server->log_since($mark);
-    _run_log_check($_, $log, $label, $rep) for @log_checks;
+    $check_log->($label);
 
     # Like the real one: say so when nginx complained loudly and the block
     # did not mention it.
     unless (@log_checks) {
-        for my $line (grep { /\[(?:emerg|alert)\]/ } split /\n/, $log) {
+        for my $line (grep { /\[(?:emerg|alert)\]/ }
+                      split /\n/, $Server->log_since($mark))
+        {
             Test::More::diag("$label - error.log: $line");
         }
     }
@@ -744,8 +760,11 @@ sub run_tests {
 }
 
 
+# As the real one's END block, this one runs in every process that exits
+# through perl's exit, a child the test forked (and did not exec or
+# POSIX::_exit) included: nginx is stopped then.
 END {
-    if ($Server && $$ == $OwnerPid && !$NoNginxManager
+    if ($Server && $Server->pid && !$NoNginxManager
         && !$ENV{TEST_NGINX_NO_CLEAN})
     {
         local $?;

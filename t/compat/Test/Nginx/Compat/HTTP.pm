@@ -18,8 +18,11 @@ our $VERSION = '0.01';
 # Turn a "--- request" text into bytes on the wire.
 #
 # $text: "METHOD URI [PROTOCOL]" on the first line (leading blank and "#"
-# lines skipped), the body on the following lines with its last newline
-# dropped.  $more_headers: "Name: value" lines.  $keepalive: leave out
+# lines skipped), the body on the following lines.  As the real one does, a
+# non-empty body loses its leading and trailing white space and gets a
+# Content-Length, unless $more_headers gives a Content-Length (then the
+# body is sent as it is, its last newline dropped) or Transfer-Encoding.
+# $more_headers: "Name: value" lines.  $keepalive: leave out
 # "Connection: close" (pipelined requests other than the last).
 #
 # Returns (bytes, method).
@@ -58,9 +61,10 @@ sub build_request {
     $head .= "Connection: " . ($keepalive ? 'keep-alive' : 'close') . "\r\n"
         unless $has->('Connection');
 
-    if ((length $body || $method =~ /^(?:POST|PUT|PATCH)$/)
-        && !$has->('Content-Length') && !$has->('Transfer-Encoding'))
+    if (length $body && !$has->('Content-Length')
+        && !$has->('Transfer-Encoding'))
     {
+        $body =~ s/^\s+|\s+$//gs;
         $head .= "Content-Length: " . length($body) . "\r\n";
     }
 

@@ -33,6 +33,10 @@ sub new {
                                 # foreground (valgrind)
     $self->{conf} = undef;      # the config text the running nginx has
     $self->{mark} = 0;          # error.log offset of the current block
+    $self->{start_mark} = 0;    # error.log offset when nginx was last
+                                # started or HUPed: the real one removes
+                                # error.log then, so a block that reuses a
+                                # running nginx sees everything since
     return $self;
 }
 
@@ -459,6 +463,7 @@ sub stop {
 
     $self->{pid} = undef;
     $self->{conf} = undef;
+    $self->{key} = undef;
 }
 
 
@@ -473,9 +478,11 @@ sub _wait_gone {
 }
 
 
-# Make the running nginx have $conf, restarting only when the text differs
-# (or nginx died) or $o{restart} asks for it anyway (then with use_hup and
-# a master, a HUP reload of the same text).  Sets mark(): the error.log
+# Make the running nginx have $conf, restarting only when the block's
+# config section $o{key} differs from the previous block's, or $o{restart}
+# asks for it anyway (then with use_hup and a master, a HUP reload of the
+# same text).  A dead nginx is not restarted when the key is the same, as
+# with the real one.  Sets mark(): the error.log
 # offset the block's log checks start from (taken after an old nginx is
 # stopped, before the new one starts, so a start-up complaint about this
 # config is this block's).  Returns (1) or (0, why).
@@ -483,18 +490,24 @@ sub _wait_gone {
 sub ensure {
     my ($self, $conf, %o) = @_;
 
+    # As the real one: without a forced restart, a block whose config
+    # section ($o{key}) is the previous block's keeps the nginx that runs,
+    # or keeps none when it died (its requests then find no server).
+    if (!$o{restart} && defined $self->{key} && defined $o{key}
+        && $self->{key} eq $o{key})
+    {
+        $self->{mark} = $self->{start_mark};
+        return (1);
+    }
+
     if ($self->{pid} && $self->alive) {
-        if (!$o{restart} && defined $self->{conf} && $self->{conf} eq $conf)
-        {
-            $self->{mark} = $self->log_size;
-            return (1);
-        }
 
         if ($o{use_hup} && $o{master}) {
-            $self->{mark} = $self->log_size;
+            $self->{mark} = $self->{start_mark} = $self->log_size;
             my ($ok, $why) = $self->reload($conf, %o);
             if ($ok) {
                 $self->{conf} = $conf;
+                $self->{key} = $o{key};
                 return (1);
             }
             # A refused config leaves the old one running: start afresh,
@@ -504,11 +517,12 @@ sub ensure {
     }
 
     $self->stop;
-    $self->{mark} = $self->log_size;
+    $self->{mark} = $self->{start_mark} = $self->log_size;
 
     my ($ok, $why) = $self->start($conf, %o);
     if ($ok) {
         $self->{conf} = $conf;
+        $self->{key} = $o{key};
         return (1);
     }
 
