@@ -801,15 +801,18 @@ ngx_http_webhook_jwt_check(ngx_http_request_t *r,
 
     token = ctx->shared_secret;
 
-    if (token.len < 7 || ngx_strncasecmp(token.data, (u_char *) "Bearer ", 7)
-                         != 0)
+    /* nginx drops trailing spaces: "Bearer " arrives as "Bearer" */
+
+    if (token.len < 6 || ngx_strncasecmp(token.data, (u_char *) "Bearer", 6)
+                         != 0
+        || (token.len > 6 && token.data[6] != ' '))
     {
         ctx->detail = "Authorization is not a Bearer token";
         return NGX_HTTP_WEBHOOK_MISSING_TOKEN;
     }
 
-    token.data += 7;
-    token.len -= 7;
+    token.data += 6;
+    token.len -= 6;
 
     while (token.len && token.data[0] == ' ') {
         token.data++;
