@@ -30,12 +30,6 @@
 #define NGX_HTTP_WEBHOOK_JWT_ZONE_SIZE  (256 * 1024)
 
 
-typedef struct {
-    ngx_str_t                     kid;
-    EVP_PKEY                     *pkey;
-} ngx_http_webhook_jwk_t;
-
-
 struct ngx_http_webhook_jwks_s {
     ngx_str_t                     path;
     ngx_array_t                  *keys;     /* ngx_http_webhook_jwk_t */

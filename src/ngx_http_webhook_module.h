@@ -16,6 +16,7 @@
 
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 
 #define NGX_HTTP_WEBHOOK_VERSION        "0.1.0"
@@ -373,6 +374,11 @@ ngx_int_t ngx_http_webhook_token_equal(ngx_str_t *given,
     ngx_http_webhook_secret_t *want);
 
 /* _jwt.c */
+typedef struct {
+    ngx_str_t                     kid;
+    EVP_PKEY                     *pkey;
+} ngx_http_webhook_jwk_t;
+
 typedef struct {
     ngx_str_t                     audience;
     ngx_str_t                     email;
