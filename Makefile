@@ -60,8 +60,9 @@ $(NGX_BUILD)/Makefile: config
 $(MODULE_SO): $(NGX_BUILD)/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_webhook_module.so $@.tmp && mv -f $@.tmp $@
-	cp $(NGX_BUILD)/objs/ngx_http_webhook_ndk_module.so $(NDK_SO).tmp \
-	    && mv -f $(NDK_SO).tmp $(NDK_SO)
+	if [ -f $(NGX_BUILD)/objs/ngx_http_webhook_ndk_module.so ]; then \
+	    cp $(NGX_BUILD)/objs/ngx_http_webhook_ndk_module.so $(NDK_SO).tmp \
+	    && mv -f $(NDK_SO).tmp $(NDK_SO); fi
 
 module: $(MODULE_SO)
 
