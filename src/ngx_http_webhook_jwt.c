@@ -86,11 +86,14 @@ ngx_http_webhook_jwks_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_webhook_loc_conf_t *wlcf = conf;
 
-    const char               *err;
-    ngx_str_t                *value, path;
-    ngx_file_info_t           fi;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_webhook_jwks_t  *jwks;
+    const char                    *err;
+    ngx_str_t                     *value, path;
+    ngx_pool_t                    *tmp;
+    ngx_array_t                   *keys;
+    ngx_file_info_t                fi;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_webhook_jwks_t       *jwks, **slot;
+    ngx_http_webhook_main_conf_t  *wmcf;
 
     if (wlcf->jwks != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -127,19 +130,41 @@ ngx_http_webhook_jwks_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     cln->handler = ngx_http_webhook_jwks_cleanup;
     cln->data = jwks;
 
-    jwks->keys = ngx_http_webhook_jwks_read(&path, cf->pool, cf->log, &fi,
-                                            &err);
-    if (jwks->keys == NULL) {
+    /*
+     * Checked now, so a bad file fails the load; the keys themselves are
+     * read by each worker at its start (the master never holds them).
+     */
+
+    tmp = ngx_create_pool(4096, cf->log);
+    if (tmp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    keys = ngx_http_webhook_jwks_read(&path, tmp, cf->log, &fi, &err);
+    ngx_destroy_pool(tmp);
+
+    if (keys == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "webhook_jwks \"%V\": %s",
                            &path, err);
         return NGX_CONF_ERROR;
     }
 
-    jwks->checked = ngx_time();
-    jwks->mtime_sec = fi.st_mtim.tv_sec;
-    jwks->mtime_nsec = fi.st_mtim.tv_nsec;
-    jwks->size = ngx_file_size(&fi);
-    jwks->uniq = ngx_file_uniq(&fi);
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module);
+
+    if (wmcf->jwks == NULL) {
+        wmcf->jwks = ngx_array_create(cf->pool, 2,
+                                      sizeof(ngx_http_webhook_jwks_t *));
+        if (wmcf->jwks == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    slot = ngx_array_push(wmcf->jwks);
+    if (slot == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *slot = jwks;
 
     jwks->cache = ngx_shared_memory_add(cf, &ngx_http_webhook_jwt_zone_name,
                                         NGX_HTTP_WEBHOOK_JWT_ZONE_SIZE,
@@ -707,6 +732,28 @@ ngx_http_webhook_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
 }
 
 
+/* each worker reads its keys at start */
+
+void
+ngx_http_webhook_jwks_init_process(ngx_cycle_t *cycle,
+    ngx_http_webhook_main_conf_t *wmcf)
+{
+    ngx_uint_t                 i;
+    ngx_http_webhook_jwks_t  **jwks;
+
+    if (wmcf->jwks == NULL) {
+        return;
+    }
+
+    jwks = wmcf->jwks->elts;
+
+    for (i = 0; i < wmcf->jwks->nelts; i++) {
+        jwks[i]->checked = 0;
+        ngx_http_webhook_jwks_refresh(jwks[i], cycle->log);
+    }
+}
+
+
 /* the file is looked at no more than once a second per worker */
 
 static void
@@ -730,8 +777,10 @@ ngx_http_webhook_jwks_refresh(ngx_http_webhook_jwks_t *jwks, ngx_log_t *log)
         if (!jwks->stat_failed) {
             jwks->stat_failed = 1;
             ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                          "webhook_jwks \"%V\" cannot be read; the previous "
-                          "keys stay in use", &jwks->path);
+                          "webhook_jwks \"%V\" cannot be read; %s",
+                          &jwks->path, jwks->keys ? "the previous keys stay "
+                                                    "in use"
+                                                  : "no keys are in use");
         }
 
         return;
@@ -754,7 +803,9 @@ ngx_http_webhook_jwks_refresh(ngx_http_webhook_jwks_t *jwks, ngx_log_t *log)
     jwks->size = ngx_file_size(&fi);
     jwks->uniq = ngx_file_uniq(&fi);
 
-    pool = ngx_create_pool(4096, log);
+    /* the keys outlive the request: the pool logs to the cycle's log */
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
         return;
     }
@@ -763,9 +814,10 @@ ngx_http_webhook_jwks_refresh(ngx_http_webhook_jwks_t *jwks, ngx_log_t *log)
 
     if (keys == NULL) {
         ngx_destroy_pool(pool);
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "webhook_jwks \"%V\" %s; the previous keys stay in use",
-                      &jwks->path, err);
+        ngx_log_error(NGX_LOG_ERR, log, 0, "webhook_jwks \"%V\" %s; %s",
+                      &jwks->path, err,
+                      jwks->keys ? "the previous keys stay in use"
+                                 : "no keys are in use");
         return;
     }
 
@@ -844,6 +896,11 @@ ngx_http_webhook_jwt_check(ngx_http_request_t *r,
     }
 
     ngx_http_webhook_jwks_refresh(wlcf->jwks, r->connection->log);
+
+    if (wlcf->jwks->keys == NULL) {
+        ctx->detail = "no keys could be read from webhook_jwks";
+        return NGX_HTTP_WEBHOOK_INVALID_TOKEN;
+    }
 
     reason = ngx_http_webhook_jwt_verify(r->pool, r->connection->log,
                                          wlcf->jwks->keys, &token, &want,

@@ -970,6 +970,13 @@ ngx_http_webhook_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webhook_module);
 
+    if (wmcf
+        && (ngx_process == NGX_PROCESS_WORKER
+            || ngx_process == NGX_PROCESS_SINGLE))
+    {
+        ngx_http_webhook_jwks_init_process(cycle, wmcf);
+    }
+
     if (wmcf == NULL || wmcf->redis == NULL
         || (ngx_process != NGX_PROCESS_WORKER
             && ngx_process != NGX_PROCESS_SINGLE))

@@ -260,6 +260,7 @@ typedef struct {
     ngx_shm_zone_t               *zone;
     ngx_array_t                   labels;   /* ngx_http_webhook_label_t * */
     ngx_http_webhook_redis_conf_t *redis;
+    ngx_array_t                  *jwks;     /* ngx_http_webhook_jwks_t * */
 } ngx_http_webhook_main_conf_t;
 
 
@@ -390,6 +391,8 @@ char *ngx_http_webhook_jwks_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_http_webhook_reason_e ngx_http_webhook_jwt_check(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+void ngx_http_webhook_jwks_init_process(ngx_cycle_t *cycle,
+    ngx_http_webhook_main_conf_t *wmcf);
 ngx_array_t *ngx_http_webhook_jwks_parse(ngx_pool_t *pool, u_char *data,
     size_t len, const char **err);
 ngx_http_webhook_reason_e ngx_http_webhook_jwt_verify(ngx_pool_t *pool,
