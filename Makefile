@@ -1,7 +1,8 @@
 # webhook edge: nginx module + upstream worker.
 #
 #   make deps     install every build/test dependency (Debian packages only)
-#   make module   build build/ngx_http_webhook_module.so against Debian's nginx
+#   make module   build build/ngx_http_webhook_module.so (and the optional
+#                 ngx_http_webhook_ndk_module.so) against Debian's nginx
 #   make test     deps + module + worker + every suite (what CI runs)
 #   make run      the whole stack in the foreground on loopback
 
@@ -11,6 +12,7 @@ NGINX_SRC    ?= /usr/share/nginx/src
 BUILD        := $(CURDIR)/build
 NGX_BUILD    := $(BUILD)/nginx
 MODULE_SO    := $(BUILD)/ngx_http_webhook_module.so
+NDK_SO       := $(BUILD)/ngx_http_webhook_ndk_module.so
 MODULE_SRCS  := $(wildcard src/*.c src/*.h) config
 
 # Debian packages: building, testing and running everything in this repo.
@@ -20,6 +22,7 @@ DEB_PACKAGES := build-essential nginx-core nginx-dev libssl-dev libpcre3-dev \
     libtest-base-perl libtext-diff-perl libtest-longstring-perl \
     liblist-moreutils-perl libipc-run-perl liburi-perl libwww-perl \
     libhttp-message-perl libdigest-sha-perl libjson-pp-perl \
+    libnginx-mod-http-ndk libnginx-mod-http-ndk-dev \
     libfaketime curl procps iproute2 wrk valgrind clang-14 libclang-rt-14-dev \
     $(shell cat upstream-worker/DEPS 2>/dev/null)
 
@@ -57,12 +60,17 @@ $(NGX_BUILD)/Makefile: config
 $(MODULE_SO): $(NGX_BUILD)/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_webhook_module.so $@.tmp && mv -f $@.tmp $@
+	if [ -f $(NGX_BUILD)/objs/ngx_http_webhook_ndk_module.so ]; then \
+	    cp $(NGX_BUILD)/objs/ngx_http_webhook_ndk_module.so $(NDK_SO).tmp \
+	    && mv -f $(NDK_SO).tmp $(NDK_SO); fi
 
 module: $(MODULE_SO)
 
 install: $(MODULE_SO)
 	install -D -m 0644 $(MODULE_SO) \
 	    $(DESTDIR)/usr/lib/nginx/modules/ngx_http_webhook_module.so
+	install -D -m 0644 $(NDK_SO) \
+	    $(DESTDIR)/usr/lib/nginx/modules/ngx_http_webhook_ndk_module.so
 
 worker:
 	@if [ -f upstream-worker/Makefile ]; then $(MAKE) -C upstream-worker; fi

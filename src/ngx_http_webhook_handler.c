@@ -28,6 +28,9 @@ static ngx_http_webhook_reason_e ngx_http_webhook_check_headers(
     ngx_http_request_t *r, ngx_http_webhook_loc_conf_t *wlcf,
     ngx_http_webhook_ctx_t *ctx);
 static void ngx_http_webhook_body_handler(ngx_http_request_t *r);
+static void ngx_http_webhook_pass(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e reason);
 static ngx_http_webhook_reason_e ngx_http_webhook_local_reserve(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_webhook_reject(ngx_http_request_t *r,
@@ -110,6 +113,26 @@ ngx_http_webhook_access_handler(ngx_http_request_t *r)
     /* checks that need no body come first, and a failure reads none */
 
     reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
+
+    if (reason == NGX_HTTP_WEBHOOK_NREASONS) {
+        /* our failure, not the client's: logged where it happened */
+        ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (reason == NGX_HTTP_WEBHOOK_HANDSHAKE) {
+        /* a provider's setup request: answered here, never upstream */
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            r->keepalive = 0;
+        }
+
+        (void) ngx_http_webhook_decline(r, wlcf, ctx, reason);
+
+        ngx_http_finalize_request(r,
+                                  ngx_http_webhook_setup_answer(r, wlcf, ctx));
+        return NGX_DONE;
+    }
 
     if (reason != NGX_HTTP_WEBHOOK_OK) {
         goto reject;
@@ -200,7 +223,23 @@ ngx_http_webhook_check_headers(ngx_http_request_t *r,
         return NGX_HTTP_WEBHOOK_IP_DENIED;
     }
 
+    reason = ngx_http_webhook_setup_check(r, wlcf, ctx);
+
+    if (reason != NGX_HTTP_WEBHOOK_OK) {
+        return reason;
+    }
+
     reason = ngx_http_webhook_parse_headers(r, wlcf->scheme, ctx);
+
+    if (reason == NGX_HTTP_WEBHOOK_MISSING_SIGNATURE
+        && wlcf->scheme->setup == NGX_HTTP_WEBHOOK_SETUP_NOTION
+        && r->headers_in.content_length_n > 0
+        && r->headers_in.content_length_n <= 1024)
+    {
+        /* maybe Notion's unsigned verification request: see the body */
+        ctx->setup = 1;
+        return NGX_HTTP_WEBHOOK_OK;
+    }
 
     if (reason == NGX_HTTP_WEBHOOK_MISSING_SIGNATURE
         && wlcf->scheme->woocommerce_ping
@@ -214,6 +253,23 @@ ngx_http_webhook_check_headers(ngx_http_request_t *r,
 
     if (reason != NGX_HTTP_WEBHOOK_OK) {
         return reason;
+    }
+
+    if (wlcf->scheme->format == NGX_HTTP_WEBHOOK_SIG_TOKEN) {
+        if (ngx_http_webhook_token_equal(&ctx->shared_secret,
+                                         wlcf->verify_token)
+            != NGX_OK)
+        {
+            ctx->detail = "Verification-Token differs from "
+                          "webhook_verify_token";
+            return NGX_HTTP_WEBHOOK_INVALID_TOKEN;
+        }
+
+        ctx->secret_index = 0;
+    }
+
+    if (wlcf->scheme->format == NGX_HTTP_WEBHOOK_SIG_JWT) {
+        return ngx_http_webhook_jwt_check(r, wlcf, ctx);
     }
 
     if (ctx->has_timestamp) {
@@ -243,6 +299,37 @@ ngx_http_webhook_body_handler(ngx_http_request_t *r)
     ctx = ngx_http_webhook_get_ctx(r);
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
+
+    if (ctx->setup) {
+        rc = ngx_http_webhook_notion_verification(r);
+
+        if (rc == NGX_ERROR) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (rc == NGX_DECLINED) {
+            reason = NGX_HTTP_WEBHOOK_MISSING_SIGNATURE;
+
+        } else if (!wlcf->notion_setup) {
+            ctx->detail = "Notion verification request; "
+                          "webhook_notion_setup is off";
+            reason = NGX_HTTP_WEBHOOK_SETUP_REFUSED;
+
+        } else {
+            /* the operator reads the token upstream; nothing is kept */
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "webhook: Notion verification request passed to "
+                          "the upstream (webhook_notion_setup on), "
+                          "label \"%V\"", &wlcf->label->name);
+            ngx_http_webhook_pass(r, wlcf, ctx, NGX_HTTP_WEBHOOK_HANDSHAKE);
+            return;
+        }
+
+        ngx_http_finalize_request(r, ngx_http_webhook_reject(r, wlcf, ctx,
+                                                             reason));
+        return;
+    }
 
     if (ctx->ping) {
         rc = ngx_http_webhook_woocommerce_ping(r);
@@ -325,16 +412,27 @@ ngx_http_webhook_decide(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
         return;
     }
 
-    ctx->reason = NGX_HTTP_WEBHOOK_OK;
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "webhook: verified, label \"%V\", secret #%i",
+                   &wlcf->label->name, ctx->secret_index);
+
+    ngx_http_webhook_pass(r, wlcf, ctx, NGX_HTTP_WEBHOOK_OK);
+}
+
+
+/* on to the upstream: a verified request, or a setup one let through */
+
+static void
+ngx_http_webhook_pass(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e reason)
+{
+    ctx->reason = reason;
     ctx->verified_at = ngx_time();
     ctx->done = 1;
     ctx->status = NGX_OK;
 
-    ngx_http_webhook_count(wlcf, NGX_HTTP_WEBHOOK_OK);
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "webhook: verified, label \"%V\", secret #%i",
-                   &wlcf->label->name, ctx->secret_index);
+    ngx_http_webhook_count(wlcf, reason);
 
     r->preserve_body = 1;
     r->write_event_handler = ngx_http_core_run_phases;
@@ -502,6 +600,13 @@ ngx_http_webhook_decline(ngx_http_request_t *r,
         return rs;
     }
 
+    if (reason == NGX_HTTP_WEBHOOK_HANDSHAKE) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook: setup handshake answered at the edge (%s), "
+                      "label \"%V\"", ctx->detail, &wlcf->label->name);
+        return rs;
+    }
+
     /*
      * Never the secret or a MAC: the reason and the label; nginx adds
      * "client:" (the address realip settled on) and the request line.
@@ -624,7 +729,10 @@ ngx_http_webhook_header_filter(ngx_http_request_t *r)
         reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
     }
 
-    if (reason == NGX_HTTP_WEBHOOK_OK) {
+    if (reason == NGX_HTTP_WEBHOOK_OK
+        || reason == NGX_HTTP_WEBHOOK_HANDSHAKE
+        || reason == NGX_HTTP_WEBHOOK_NREASONS)
+    {
         reason = NGX_HTTP_WEBHOOK_BODY_TOO_LARGE;
         ctx->detail = "body exceeds client_max_body_size";
     }

@@ -31,6 +31,8 @@ static char *ngx_http_webhook_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhook_attest_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_webhook_verify_token(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_webhook_allow(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webhook_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -190,6 +192,41 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webhook_verify_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_verify_token,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_notion_setup"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, notion_setup),
+      NULL },
+
+    { ngx_string("webhook_jwks"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_jwks_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, jwt_audience),
+      NULL },
+
+    { ngx_string("webhook_jwt_email"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webhook_loc_conf_t, jwt_email),
+      NULL },
+
     { ngx_string("webhook_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_webhook_status,
@@ -332,6 +369,9 @@ ngx_http_webhook_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     case NGX_HTTP_WEBHOOK_VAR_RESULT:
         if (ctx->reason == NGX_HTTP_WEBHOOK_OK) {
             ngx_str_set(&s, "pass");
+
+        } else if (ctx->reason == NGX_HTTP_WEBHOOK_HANDSHAKE) {
+            ngx_str_set(&s, "setup");
 
         } else {
             ngx_str_set(&s, "fail");
@@ -492,6 +532,9 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->redis_down = NGX_CONF_UNSET_UINT;
     conf->allow = NGX_CONF_UNSET_PTR;
     conf->attest = NGX_CONF_UNSET_PTR;
+    conf->verify_token = NGX_CONF_UNSET_PTR;
+    conf->notion_setup = NGX_CONF_UNSET;
+    conf->jwks = NGX_CONF_UNSET_PTR;
     conf->custom_encoding = NGX_CONF_UNSET;
     conf->custom_alg = NGX_CONF_UNSET;
     conf->custom_list = NGX_CONF_UNSET;
@@ -520,6 +563,11 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->tolerance, prev->tolerance, 300000);
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
     ngx_conf_merge_ptr_value(conf->attest, prev->attest, NULL);
+    ngx_conf_merge_ptr_value(conf->verify_token, prev->verify_token, NULL);
+    ngx_conf_merge_value(conf->notion_setup, prev->notion_setup, 0);
+    ngx_conf_merge_ptr_value(conf->jwks, prev->jwks, NULL);
+    ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
+    ngx_conf_merge_str_value(conf->jwt_email, prev->jwt_email, "");
     ngx_conf_merge_str_value(conf->label_name, prev->label_name, "");
 
     if (conf->custom_signature.name.len == 0) {
@@ -655,6 +703,35 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->label = ngx_http_webhook_get_label(cf, &conf->label_name);
     if (conf->label == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    /* schemes that sign with no shared secret need what replaces it */
+
+    if (conf->scheme->format == NGX_HTTP_WEBHOOK_SIG_TOKEN
+        && conf->verify_token == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "webhook_verify %V needs webhook_verify_token",
+                           &conf->scheme->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->scheme->format == NGX_HTTP_WEBHOOK_SIG_JWT) {
+        if (conf->jwks == NULL || conf->jwt_audience.len == 0
+            || conf->jwt_email.len == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "webhook_verify %V needs webhook_jwks, "
+                               "webhook_jwt_audience and webhook_jwt_email",
+                               &conf->scheme->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->scheme->format == NGX_HTTP_WEBHOOK_SIG_TOKEN
+        || conf->scheme->format == NGX_HTTP_WEBHOOK_SIG_JWT)
+    {
+        return NGX_CONF_OK;             /* no webhook_secret is used */
     }
 
     if (conf->secrets == NULL) {
@@ -893,6 +970,13 @@ ngx_http_webhook_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webhook_module);
 
+    if (wmcf
+        && (ngx_process == NGX_PROCESS_WORKER
+            || ngx_process == NGX_PROCESS_SINGLE))
+    {
+        ngx_http_webhook_jwks_init_process(cycle, wmcf);
+    }
+
     if (wmcf == NULL || wmcf->redis == NULL
         || (ngx_process != NGX_PROCESS_WORKER
             && ngx_process != NGX_PROCESS_SINGLE))
@@ -945,7 +1029,8 @@ ngx_http_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown webhook scheme \"%V\"; expected stripe, "
                            "github, slack, shopify, standard, woocommerce, "
-                           "salesforce, whmcs, hft71, custom or off",
+                           "salesforce, whmcs, meta, notion, ringcentral, "
+                           "pubsub, hft71, custom or off",
                            &value[1]);
         return NGX_CONF_ERROR;
     }
@@ -1107,35 +1192,61 @@ ngx_http_webhook_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * A value fixed at load (literal, file: or env:, never variables), with
+ * its digest for constant-time comparison: the attestation key, the
+ * verify token a provider echoes (Meta, RingCentral).
+ */
+
 static char *
-ngx_http_webhook_attest_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_webhook_fixed_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_webhook_secret_t **slot)
 {
-    ngx_http_webhook_loc_conf_t *wlcf = conf;
+    char        *rv;
+    ngx_str_t   *value;
+    SHA256_CTX   sha;
 
-    char       *rv;
-    ngx_str_t  *value;
-
-    if (wlcf->attest != NGX_CONF_UNSET_PTR) {
+    if (*slot != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    wlcf->attest = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_secret_t));
-    if (wlcf->attest == NULL) {
+    *slot = ngx_pcalloc(cf->pool, sizeof(ngx_http_webhook_secret_t));
+    if (*slot == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    rv = ngx_http_webhook_secret_value(cf, &value[1], wlcf->attest);
+    rv = ngx_http_webhook_secret_value(cf, &value[1], *slot);
     if (rv != NGX_CONF_OK) {
         return rv;
     }
 
-    if (wlcf->attest->value) {
+    if ((*slot)->value) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "webhook_attest_secret takes a literal, file: or "
-                           "env: value, not variables");
+                           "%V takes a literal, file: or env: value, "
+                           "not variables", &cmd->name);
         return NGX_CONF_ERROR;
+    }
+
+    SHA256_Init(&sha);
+    SHA256_Update(&sha, (*slot)->raw.data, (*slot)->raw.len);
+    SHA256_Final((*slot)->digest, &sha);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhook_attest_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    char  *rv;
+
+    rv = ngx_http_webhook_fixed_secret(cf, cmd, &wlcf->attest);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     wlcf->attest->key = ngx_palloc(cf->pool,
@@ -1149,6 +1260,15 @@ ngx_http_webhook_attest_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                    wlcf->attest->raw.len);
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhook_verify_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_loc_conf_t *wlcf = conf;
+
+    return ngx_http_webhook_fixed_secret(cf, cmd, &wlcf->verify_token);
 }
 
 

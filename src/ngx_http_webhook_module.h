@@ -16,6 +16,7 @@
 
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 
 #define NGX_HTTP_WEBHOOK_VERSION        "0.1.0"
@@ -46,6 +47,12 @@ typedef enum {
     NGX_HTTP_WEBHOOK_REPLAY,
     NGX_HTTP_WEBHOOK_STORE_UNAVAILABLE,
     NGX_HTTP_WEBHOOK_PING,
+    NGX_HTTP_WEBHOOK_INVALID_VERIFY_TOKEN,
+    NGX_HTTP_WEBHOOK_INVALID_CHALLENGE,
+    NGX_HTTP_WEBHOOK_SETUP_REFUSED,
+    NGX_HTTP_WEBHOOK_MISSING_TOKEN,
+    NGX_HTTP_WEBHOOK_INVALID_TOKEN,
+    NGX_HTTP_WEBHOOK_HANDSHAKE,
     NGX_HTTP_WEBHOOK_NREASONS
 } ngx_http_webhook_reason_e;
 
@@ -54,7 +61,8 @@ typedef enum {
 #define NGX_HTTP_WEBHOOK_C_RELEASED     NGX_HTTP_WEBHOOK_NREASONS
 #define NGX_HTTP_WEBHOOK_C_KEPT         (NGX_HTTP_WEBHOOK_NREASONS + 1)
 #define NGX_HTTP_WEBHOOK_C_FALLBACK     (NGX_HTTP_WEBHOOK_NREASONS + 2)
-#define NGX_HTTP_WEBHOOK_NCOUNTERS      (NGX_HTTP_WEBHOOK_NREASONS + 5)
+#define NGX_HTTP_WEBHOOK_C_TOKEN_CACHED (NGX_HTTP_WEBHOOK_NREASONS + 5)
+#define NGX_HTTP_WEBHOOK_NCOUNTERS      (NGX_HTTP_WEBHOOK_NREASONS + 6)
 
 
 typedef struct {
@@ -113,8 +121,19 @@ typedef struct {
 typedef enum {
     NGX_HTTP_WEBHOOK_SIG_SINGLE = 0,    /* one value, optional list */
     NGX_HTTP_WEBHOOK_SIG_STRIPE,        /* t=..,v1=..,v1=.. */
-    NGX_HTTP_WEBHOOK_SIG_SECRET         /* shared secret, no MAC (hft71) */
+    NGX_HTTP_WEBHOOK_SIG_SECRET,        /* shared secret, no MAC (hft71) */
+    NGX_HTTP_WEBHOOK_SIG_TOKEN,         /* a configured token (ringcentral) */
+    NGX_HTTP_WEBHOOK_SIG_JWT            /* Bearer RS256 OIDC JWT (pubsub) */
 } ngx_http_webhook_sig_format_e;
+
+
+/* a provider's setup request, answered (or let through) at the edge */
+typedef enum {
+    NGX_HTTP_WEBHOOK_SETUP_NONE = 0,
+    NGX_HTTP_WEBHOOK_SETUP_META,        /* GET ?hub.mode=subscribe&... */
+    NGX_HTTP_WEBHOOK_SETUP_RINGCENTRAL, /* Validation-Token echoed */
+    NGX_HTTP_WEBHOOK_SETUP_NOTION       /* unsigned {"verification_token"} */
+} ngx_http_webhook_setup_e;
 
 
 typedef enum {
@@ -134,7 +153,9 @@ typedef enum {
 typedef enum {
     NGX_HTTP_WEBHOOK_FIELDS_NONE = 0,
     NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE,
-    NGX_HTTP_WEBHOOK_FIELDS_HFT71
+    NGX_HTTP_WEBHOOK_FIELDS_HFT71,
+    NGX_HTTP_WEBHOOK_FIELDS_RINGCENTRAL,    /* replay key: body uuid */
+    NGX_HTTP_WEBHOOK_FIELDS_PUBSUB          /* body message.messageId */
 } ngx_http_webhook_fields_e;
 
 
@@ -169,6 +190,7 @@ typedef struct {
     ngx_http_webhook_part_t      *parts;
     ngx_uint_t                    nparts;
     ngx_http_webhook_fields_e     fields;
+    ngx_http_webhook_setup_e      setup;
 } ngx_http_webhook_scheme_t;
 
 
@@ -231,11 +253,14 @@ typedef struct {
 typedef struct ngx_http_webhook_redis_waiter_s
     ngx_http_webhook_redis_waiter_t;
 
+typedef struct ngx_http_webhook_jwks_s  ngx_http_webhook_jwks_t;
+
 
 typedef struct {
     ngx_shm_zone_t               *zone;
     ngx_array_t                   labels;   /* ngx_http_webhook_label_t * */
     ngx_http_webhook_redis_conf_t *redis;
+    ngx_array_t                  *jwks;     /* ngx_http_webhook_jwks_t * */
 } ngx_http_webhook_main_conf_t;
 
 
@@ -250,6 +275,11 @@ typedef struct {
     ngx_str_t                     label_name;
     ngx_http_webhook_label_t     *label;
     ngx_http_webhook_secret_t    *attest;
+    ngx_http_webhook_secret_t    *verify_token;     /* meta, ringcentral */
+    ngx_flag_t                    notion_setup;
+    ngx_http_webhook_jwks_t      *jwks;             /* pubsub */
+    ngx_str_t                     jwt_audience;
+    ngx_str_t                     jwt_email;
 
     /* the custom scheme's directives, merged into scheme */
     ngx_http_webhook_header_t     custom_signature;
@@ -279,7 +309,8 @@ typedef struct {
 typedef struct {
     ngx_http_webhook_sig_t        sigs[NGX_HTTP_WEBHOOK_MAX_SIGS];
     ngx_uint_t                    nsigs;
-    ngx_str_t                     shared_secret;    /* hft71 */
+    ngx_str_t                     shared_secret;    /* hft71, tokens */
+    ngx_str_t                     challenge;        /* setup answer */
 
     ngx_str_t                     timestamp;        /* as received */
     int64_t                       timestamp_ms;
@@ -311,6 +342,7 @@ typedef struct {
     unsigned                      reserved_redis:1;
     unsigned                      counted:1;
     unsigned                      ping:1;
+    unsigned                      setup:1;          /* maybe Notion's */
     unsigned                      replace_body:1;   /* a 413 of nginx's */
 } ngx_http_webhook_ctx_t;
 
@@ -331,6 +363,41 @@ void ngx_http_webhook_decide(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e reason);
 ngx_http_webhook_reason_e ngx_http_webhook_redis_fallback(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx, const char *why);
+
+/* _setup.c */
+ngx_http_webhook_reason_e ngx_http_webhook_setup_check(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+ngx_int_t ngx_http_webhook_setup_answer(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+ngx_int_t ngx_http_webhook_notion_verification(ngx_http_request_t *r);
+ngx_int_t ngx_http_webhook_printable_token(ngx_str_t *value, size_t max);
+ngx_int_t ngx_http_webhook_token_equal(ngx_str_t *given,
+    ngx_http_webhook_secret_t *want);
+
+/* _jwt.c */
+typedef struct {
+    ngx_str_t                     kid;
+    EVP_PKEY                     *pkey;
+} ngx_http_webhook_jwk_t;
+
+typedef struct {
+    ngx_str_t                     audience;
+    ngx_str_t                     email;
+    time_t                        now;
+    time_t                        leeway;
+} ngx_http_webhook_jwt_want_t;
+
+char *ngx_http_webhook_jwks_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_http_webhook_reason_e ngx_http_webhook_jwt_check(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx);
+void ngx_http_webhook_jwks_init_process(ngx_cycle_t *cycle,
+    ngx_http_webhook_main_conf_t *wmcf);
+ngx_array_t *ngx_http_webhook_jwks_parse(ngx_pool_t *pool, u_char *data,
+    size_t len, const char **err);
+ngx_http_webhook_reason_e ngx_http_webhook_jwt_verify(ngx_pool_t *pool,
+    ngx_log_t *log, ngx_array_t *keys, ngx_str_t *token,
+    ngx_http_webhook_jwt_want_t *want, time_t *exp, const char **detail);
 
 /* _module.c */
 char *ngx_http_webhook_secret_value(ngx_conf_t *cf, ngx_str_t *value,
@@ -366,6 +433,8 @@ void ngx_http_webhook_hmac_update(ngx_http_webhook_hmac_t *h,
     const void *data, size_t len);
 size_t ngx_http_webhook_hmac_final(ngx_http_webhook_hmac_t *h, u_char *mac);
 size_t ngx_http_webhook_digest_size(ngx_http_webhook_alg_e alg);
+ngx_uint_t ngx_http_webhook_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
 ngx_http_webhook_reason_e ngx_http_webhook_parse_headers(
     ngx_http_request_t *r, ngx_http_webhook_scheme_t *scheme,
     ngx_http_webhook_ctx_t *ctx);
@@ -377,6 +446,9 @@ ngx_http_webhook_reason_e ngx_http_webhook_verify_body(
 ngx_int_t ngx_http_webhook_body_walk(ngx_http_request_t *r,
     void (*update)(void *data, const u_char *p, size_t len), void *data);
 ngx_int_t ngx_http_webhook_woocommerce_ping(ngx_http_request_t *r);
+ngx_int_t ngx_http_webhook_body_flat(ngx_http_request_t *r, ngx_str_t *body);
+void *ngx_http_webhook_json_parse(ngx_pool_t *pool, ngx_log_t *log,
+    u_char *data, size_t len);
 void *ngx_http_webhook_json_alloc(size_t size);
 void ngx_http_webhook_json_free(void *p);
 

@@ -44,12 +44,13 @@ static ngx_http_webhook_reason_e ngx_http_webhook_verify_mac(
 static ngx_http_webhook_reason_e ngx_http_webhook_verify_shared(
     ngx_http_request_t *r, ngx_http_webhook_loc_conf_t *wlcf,
     ngx_http_webhook_ctx_t *ctx);
-static ngx_int_t ngx_http_webhook_body_flat(ngx_http_request_t *r,
-    ngx_str_t *body);
 static json_t *ngx_http_webhook_json_load(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_http_webhook_reason_e ngx_http_webhook_salesforce_fields(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx);
+static ngx_http_webhook_reason_e ngx_http_webhook_body_id(
+    ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx, const char *key,
+    const char *inner);
 static void ngx_http_webhook_replay_key(ngx_http_webhook_loc_conf_t *wlcf,
     ngx_http_webhook_ctx_t *ctx, u_char type, u_char *p, size_t len);
 
@@ -83,6 +84,18 @@ ngx_http_webhook_reason_t  ngx_http_webhook_reasons[] = {
       ngx_string("Replay store unavailable, retry later") },
     { ngx_string("ping"), NGX_HTTP_OK,
       ngx_string("Webhook ping accepted") },
+    { ngx_string("invalid_verify_token"), NGX_HTTP_FORBIDDEN,
+      ngx_string("Verify token does not match") },
+    { ngx_string("invalid_challenge"), NGX_HTTP_BAD_REQUEST,
+      ngx_string("Setup challenge is missing or malformed") },
+    { ngx_string("setup_refused"), NGX_HTTP_FORBIDDEN,
+      ngx_string("Setup request refused at the edge") },
+    { ngx_string("missing_token"), NGX_HTTP_BAD_REQUEST,
+      ngx_string("Bearer token is missing") },
+    { ngx_string("invalid_token"), NGX_HTTP_UNAUTHORIZED,
+      ngx_string("Invalid token") },
+    { ngx_string("handshake"), NGX_HTTP_OK,
+      ngx_string("Setup handshake answered") },
 };
 
 
@@ -101,11 +114,18 @@ ngx_str_t  ngx_http_webhook_counter_names[] = {
     ngx_string("replay"),
     ngx_string("replay_store_unavailable"),
     ngx_string("ping"),
+    ngx_string("invalid_verify_token"),
+    ngx_string("invalid_challenge"),
+    ngx_string("setup_refused"),
+    ngx_string("missing_token"),
+    ngx_string("invalid_token"),
+    ngx_string("handshake"),
     ngx_string("released"),
     ngx_string("kept"),
     ngx_string("redis_fallback_local"),
     ngx_string("redis_fallback_reject"),
     ngx_string("redis_fallback_accept"),
+    ngx_string("token_cache_hits"),
 };
 
 
@@ -210,6 +230,35 @@ static ngx_http_webhook_scheme_t  ngx_http_webhook_schemes[] = {
       .timestamp_format = NGX_HTTP_WEBHOOK_TS_AUTO,
       .nonce = { ngx_string("x-whmcs-nonce"), ngx_null_string },
       .parts = ngx_http_webhook_parts(ngx_http_webhook_body_only) },
+
+    /* Meta (Facebook, Instagram, WhatsApp): the app secret */
+    { .name = ngx_string("meta"),
+      .signature = { ngx_string("x-hub-signature-256"), ngx_null_string },
+      .prefix = ngx_string("sha256="),
+      .encoding = NGX_HTTP_WEBHOOK_ENC_HEX,
+      .parts = ngx_http_webhook_parts(ngx_http_webhook_body_only),
+      .setup = NGX_HTTP_WEBHOOK_SETUP_META },
+
+    /* Notion: the verification token is the key */
+    { .name = ngx_string("notion"),
+      .signature = { ngx_string("x-notion-signature"), ngx_null_string },
+      .prefix = ngx_string("sha256="),
+      .encoding = NGX_HTTP_WEBHOOK_ENC_HEX,
+      .parts = ngx_http_webhook_parts(ngx_http_webhook_body_only),
+      .setup = NGX_HTTP_WEBHOOK_SETUP_NOTION },
+
+    /* RingCentral signs nothing: a token chosen at subscription */
+    { .name = ngx_string("ringcentral"),
+      .format = NGX_HTTP_WEBHOOK_SIG_TOKEN,
+      .signature = { ngx_string("verification-token"), ngx_null_string },
+      .fields = NGX_HTTP_WEBHOOK_FIELDS_RINGCENTRAL,
+      .setup = NGX_HTTP_WEBHOOK_SETUP_RINGCENTRAL },
+
+    /* Google Cloud Pub/Sub push with an OIDC token */
+    { .name = ngx_string("pubsub"),
+      .format = NGX_HTTP_WEBHOOK_SIG_JWT,
+      .signature = { ngx_string("authorization"), ngx_null_string },
+      .fields = NGX_HTTP_WEBHOOK_FIELDS_PUBSUB },
 
     { .name = ngx_string("hft71"),
       .format = NGX_HTTP_WEBHOOK_SIG_SECRET,
@@ -559,6 +608,45 @@ ngx_http_webhook_find_header(ngx_table_elt_t *h, ngx_str_t *name,
 }
 
 
+/* how many times a header came, and the first value */
+
+ngx_uint_t
+ngx_http_webhook_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t                 i;
+    ngx_list_part_t           *part;
+    ngx_table_elt_t           *h;
+    ngx_http_webhook_found_t   found;
+
+    ngx_memzero(&found, sizeof(found));
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash) {
+            ngx_http_webhook_find_header(&h[i], name, &found);
+        }
+    }
+
+    *value = found.value;
+
+    return found.count;
+}
+
+
 ngx_http_webhook_reason_e
 ngx_http_webhook_parse_headers(ngx_http_request_t *r,
     ngx_http_webhook_scheme_t *scheme, ngx_http_webhook_ctx_t *ctx)
@@ -613,6 +701,30 @@ ngx_http_webhook_parse_headers(ngx_http_request_t *r,
 
     if (sig->count > 1) {
         return NGX_HTTP_WEBHOOK_MALFORMED_SIGNATURE;
+    }
+
+    if (scheme->format == NGX_HTTP_WEBHOOK_SIG_TOKEN
+        || scheme->format == NGX_HTTP_WEBHOOK_SIG_JWT)
+    {
+        if (sig->count == 0) {
+            ctx->detail = "no token header";
+            return (scheme->format == NGX_HTTP_WEBHOOK_SIG_JWT)
+                   ? NGX_HTTP_WEBHOOK_MISSING_TOKEN
+                   : NGX_HTTP_WEBHOOK_INVALID_TOKEN;
+        }
+
+        if (sig->count > 1) {
+            ctx->detail = "token header sent twice";
+            return NGX_HTTP_WEBHOOK_INVALID_TOKEN;
+        }
+
+        if (sig->value.len > NGX_HTTP_WEBHOOK_MAX_HEADER) {
+            ctx->detail = "token header longer than 4096 bytes";
+            return NGX_HTTP_WEBHOOK_INVALID_TOKEN;
+        }
+
+        ctx->shared_secret = sig->value;
+        return NGX_HTTP_WEBHOOK_OK;
     }
 
     if (scheme->format == NGX_HTTP_WEBHOOK_SIG_SECRET) {
@@ -803,19 +915,28 @@ ngx_http_webhook_parse_stripe(ngx_str_t *value, ngx_http_webhook_ctx_t *ctx)
             continue;                   /* v0 (test mode) and future keys */
         }
 
-        if (ctx->nsigs == NGX_HTTP_WEBHOOK_MAX_SIGS
-            || ngx_http_webhook_decode_mac(&v, NGX_HTTP_WEBHOOK_ENC_HEX,
-                                           SHA256_DIGEST_LENGTH,
-                                           &ctx->sigs[ctx->nsigs])
-               != NGX_OK)
-        {
+        if (ctx->nsigs == NGX_HTTP_WEBHOOK_MAX_SIGS) {
             return NGX_HTTP_WEBHOOK_MALFORMED_SIGNATURE;
+        }
+
+        /*
+         * As Stripe's SDKs decide: any v1 that verifies makes the header
+         * valid, so a v1 that is not a MAC at all is passed over.
+         */
+
+        if (ngx_http_webhook_decode_mac(&v, NGX_HTTP_WEBHOOK_ENC_HEX,
+                                        SHA256_DIGEST_LENGTH,
+                                        &ctx->sigs[ctx->nsigs])
+            != NGX_OK)
+        {
+            continue;
         }
 
         ctx->sigs[ctx->nsigs++].value = v;
     }
 
     if (ctx->nsigs == 0) {
+        /* no v1, or none of them hex of the right length */
         return NGX_HTTP_WEBHOOK_MALFORMED_SIGNATURE;
     }
 
@@ -1226,10 +1347,18 @@ ngx_http_webhook_verify_body(ngx_http_request_t *r,
 {
     ngx_http_webhook_reason_e  reason;
 
-    if (wlcf->scheme->format == NGX_HTTP_WEBHOOK_SIG_SECRET) {
-        reason = ngx_http_webhook_verify_shared(r, wlcf, ctx);
+    switch (wlcf->scheme->format) {
 
-    } else {
+    case NGX_HTTP_WEBHOOK_SIG_SECRET:
+        reason = ngx_http_webhook_verify_shared(r, wlcf, ctx);
+        break;
+
+    case NGX_HTTP_WEBHOOK_SIG_TOKEN:
+    case NGX_HTTP_WEBHOOK_SIG_JWT:
+        reason = NGX_HTTP_WEBHOOK_OK;   /* checked before the body */
+        break;
+
+    default:
         reason = ngx_http_webhook_verify_mac(r, wlcf, ctx);
     }
 
@@ -1237,11 +1366,26 @@ ngx_http_webhook_verify_body(ngx_http_request_t *r,
         return reason;
     }
 
-    if (wlcf->scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE) {
+    switch (wlcf->scheme->fields) {
+
+    case NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE:
         reason = ngx_http_webhook_salesforce_fields(r, ctx);
-        if (reason != NGX_HTTP_WEBHOOK_OK) {
-            return reason;
-        }
+        break;
+
+    case NGX_HTTP_WEBHOOK_FIELDS_RINGCENTRAL:
+        reason = ngx_http_webhook_body_id(r, ctx, "uuid", NULL);
+        break;
+
+    case NGX_HTTP_WEBHOOK_FIELDS_PUBSUB:
+        reason = ngx_http_webhook_body_id(r, ctx, "message", "messageId");
+        break;
+
+    default:
+        break;
+    }
+
+    if (reason != NGX_HTTP_WEBHOOK_OK) {
+        return reason;
     }
 
     /* the replay key is derived from signed data only */
@@ -1506,7 +1650,7 @@ ngx_http_webhook_verify_shared(ngx_http_request_t *r,
 
 /* the body as one piece of memory: a pointer when nginx holds it so */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webhook_body_flat(ngx_http_request_t *r, ngx_str_t *body)
 {
     u_char       *p;
@@ -1596,22 +1740,24 @@ ngx_http_webhook_json_free(void *p)
 }
 
 
-static json_t *
-ngx_http_webhook_json_load(ngx_http_request_t *r, ngx_str_t *body)
+/* a JSON object from pool memory (never freed by itself), or NULL */
+
+void *
+ngx_http_webhook_json_parse(ngx_pool_t *pool, ngx_log_t *log, u_char *data,
+    size_t len)
 {
     json_t        *root;
     json_error_t   err;
 
-    ngx_http_webhook_json_pool = r->pool;
+    ngx_http_webhook_json_pool = pool;
 
-    root = json_loadb((const char *) body->data, body->len,
-                      JSON_REJECT_DUPLICATES, &err);
+    root = json_loadb((const char *) data, len, JSON_REJECT_DUPLICATES, &err);
 
     ngx_http_webhook_json_pool = NULL;
 
     if (root == NULL) {
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "webhook: body is not JSON: %s at %d:%d",
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "webhook: not JSON: %s at %d:%d",
                        err.text, err.line, err.column);
         return NULL;
     }
@@ -1621,6 +1767,14 @@ ngx_http_webhook_json_load(ngx_http_request_t *r, ngx_str_t *body)
     }
 
     return root;
+}
+
+
+static json_t *
+ngx_http_webhook_json_load(ngx_http_request_t *r, ngx_str_t *body)
+{
+    return ngx_http_webhook_json_parse(r->pool, r->connection->log,
+                                       body->data, body->len);
 }
 
 
@@ -1690,6 +1844,53 @@ ngx_http_webhook_salesforce_fields(ngx_http_request_t *r,
     }
 
     ctx->id = ctx->nonce;
+
+    return NGX_HTTP_WEBHOOK_OK;
+}
+
+
+/*
+ * The delivery id of a scheme that signs nothing in the body (RingCentral's
+ * "uuid", Pub/Sub's "message.messageId"): the replay key and $webhook_id.
+ */
+
+static ngx_http_webhook_reason_e
+ngx_http_webhook_body_id(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
+    const char *key, const char *inner)
+{
+    json_t     *root, *field;
+    ngx_str_t   body;
+
+    if (ngx_http_webhook_body_flat(r, &body) != NGX_OK) {
+        return NGX_HTTP_WEBHOOK_NREASONS;
+    }
+
+    root = ngx_http_webhook_json_load(r, &body);
+    field = root ? json_object_get(root, key) : NULL;
+
+    if (field && inner) {
+        field = json_is_object(field) ? json_object_get(field, inner) : NULL;
+    }
+
+    if (field == NULL || !json_is_string(field)
+        || json_string_length(field) == 0
+        || json_string_length(field) > 256)
+    {
+        ctx->detail = inner ? "body has no message.messageId"
+                            : "body has no uuid";
+        return NGX_HTTP_WEBHOOK_MISSING_FIELDS;
+    }
+
+    ctx->id.data = (u_char *) json_string_value(field);
+    ctx->id.len = json_string_length(field);
+
+    /* it goes into $webhook_id, and from there into headers */
+
+    if (ngx_http_webhook_printable_token(&ctx->id, 256) != NGX_OK) {
+        ngx_str_null(&ctx->id);
+        ctx->detail = "body's delivery id is not printable ASCII";
+        return NGX_HTTP_WEBHOOK_MISSING_FIELDS;
+    }
 
     return NGX_HTTP_WEBHOOK_OK;
 }

@@ -6,6 +6,8 @@ use warnings;
 use Test::More;
 use File::Temp qw(tempdir);
 use Cwd qw(getcwd);
+use lib 't/lib';
+use Jwt;
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
@@ -61,6 +63,12 @@ unlike $out, qr/no replay store/, 'zone present: local store, no warning';
     $conf =~ s{^load_module [^;]+;\n}{$load}m;
     $conf =~ s{/var/log/nginx/}{$dir/logs/}g;
     $conf =~ s{/run/webhook-edge\.pid}{$dir/nginx.pid}g;
+
+    # Google's keys, as cron would have fetched them (t/lib/Jwt.pm)
+    like $conf, qr{/etc/nginx/webhook/google-oauth2-certs\.json}, 'conf.example has a pubsub location';
+    Jwt::install("$dir/google-oauth2-certs.json",
+                 Jwt::pem_map_json(kid1 => Jwt::rsa_key()));
+    $conf =~ s{/etc/nginx/webhook/google-oauth2-certs\.json}{$dir/google-oauth2-certs.json}g;
 
     open my $out, '>', "$dir/nginx.conf" or die $!;
     print $out $conf;

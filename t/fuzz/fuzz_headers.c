@@ -21,7 +21,8 @@
 
 static char  *ngx_fuzz_schemes[] = {
     "stripe", "github", "slack", "shopify", "standard", "woocommerce",
-    "salesforce", "whmcs", "hft71", NULL
+    "salesforce", "whmcs", "meta", "notion", "ringcentral", "pubsub", "hft71",
+    NULL
 };
 
 

@@ -135,6 +135,23 @@ sub request {
     return ($status || 0, $content // "", $took);
 }
 
+# nginx_t(\@modules, "location body") -> (exit code, output of nginx -t)
+# for a one-location config; @modules default to TEST_NGINX_LOAD_MODULES.
+sub nginx_t {
+    my ($modules, $loc) = @_;
+    $modules //= [split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '')];
+    my $d = tempdir("webhook-nginx-t-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+    mkdir "$d/logs";
+    open my $fh, '>', "$d/nginx.conf" or die $!;
+    print $fh join "", map { "load_module $_;\n" } @$modules;
+    print $fh "error_log $d/logs/error.log;\npid $d/nginx.pid;\nevents {}\n"
+            . "http { server { listen 127.0.0.1:1; location / { $loc } } }\n";
+    close $fh;
+    my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $out = `$nginx -t -p $d/ -c $d/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
 END {
     if ($$ == $owner) {
         $_->stop for @started;

@@ -97,6 +97,20 @@ sub whmcs {
     return $h;
 }
 
+# Meta: the app secret over the raw body, GitHub's header.
+sub meta {
+    my ($secret, $body) = @_;
+    return "X-Hub-Signature-256: sha256=" . hmac_sha256_hex($body, $secret)
+           . "\n";
+}
+
+# Notion: the verification token over the raw body.
+sub notion {
+    my ($secret, $body) = @_;
+    return "X-Notion-Signature: sha256=" . hmac_sha256_hex($body, $secret)
+           . "\n";
+}
+
 sub sha256_of { sha256_hex($_[0]) }
 
 # Debian's libfaketime, for the suites that run nginx under a frozen clock
@@ -138,6 +152,11 @@ our %MESSAGE = (
     missing_fields           => "Missing fields",
     replay                   => "Nonce already used",
     replay_store_unavailable => "Replay store unavailable, retry later",
+    invalid_verify_token     => "Verify token does not match",
+    invalid_challenge        => "Setup challenge is missing or malformed",
+    setup_refused            => "Setup request refused at the edge",
+    missing_token            => "Bearer token is missing",
+    invalid_token            => "Invalid token",
 );
 
 sub error_body {
