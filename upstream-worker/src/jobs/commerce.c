@@ -421,6 +421,8 @@ hft71_logged(commerce_env *e, const char *action, long long wc,
         sc = o->cls == FAIL_TIMEOUT ? "timeout" : "transport";
     } else if (o->status < 300) {
         sc = "2xx";
+    } else if (o->status == 401 || o->status == 403) {
+        sc = "auth";                /* the runbook's credential drift */
     } else if (o->status == 429) {
         sc = "429";
     } else if (o->status >= 500) {
