@@ -8,7 +8,6 @@ Test control: GET /__ledger (calls, clients, orders), POST /__fail, /__reset,
 /__seed {"clients":[{"id":7,"paymethods":[{"gateway_name":"stripe"}]}],
 "products":[101]}."""
 
-import argparse
 import copy
 import json
 import time
@@ -199,24 +198,13 @@ class FakeWhmcs(fakelib.FakeApp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
+    ap = fakelib.arg_parser()
     ap.add_argument("--identifier", required=True)
     ap.add_argument("--secret", required=True)
     ap.add_argument("--accesskey")
-    ap.add_argument("--seed", help="JSON file with {clients, products}")
-    ap.add_argument("--ready-file")
     args = ap.parse_args()
-
-    def make(base_url):
-        app = FakeWhmcs(args.identifier, args.secret, args.accesskey)
-        if args.seed:
-            with open(args.seed) as f:
-                app.seed(json.load(f))
-        return app
-
-    fakelib.serve(make, args.host, args.port, args.ready_file)
+    fakelib.run(args, lambda base_url: FakeWhmcs(args.identifier, args.secret,
+                                                 args.accesskey))
 
 
 if __name__ == "__main__":

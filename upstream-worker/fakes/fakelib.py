@@ -15,8 +15,13 @@ class Faults:
     """Rules from POST /__fail, consumed call by call.
 
     {"action": "AddOrder" | "*", "mode": "status" | "rate_limit" | "reset" |
-     "delay", "status": 503, "retry_after": 1, "delay_ms": 2000, "count": 1}
-    "delay" waits and then answers normally; the others replace the answer.
+     "delay" | "lost_reply", "status": 503, "retry_after": 1,
+     "delay_ms": 2000, "count": 1, "for_s": 30}
+    "delay" waits and then answers normally; "lost_reply" does the work and
+    then resets the connection instead of answering (the caller cannot tell
+    whether it happened); the others replace the answer. With "for_s" the
+    rule applies to every matching call for that many seconds (an outage)
+    instead of "count" calls. "path" limits a rule to calls on that path.
     DELETE /__fail drops every rule.
     """
 
@@ -26,12 +31,15 @@ class Faults:
 
     def add(self, rule):
         mode = rule.get("mode", "status")
-        if mode not in ("status", "rate_limit", "reset", "delay"):
+        if mode not in ("status", "rate_limit", "reset", "delay",
+                        "lost_reply"):
             raise ValueError("unknown mode %r" % mode)
         rule = dict(rule)
         rule.setdefault("action", "*")
         rule.setdefault("count", 1)
         rule["mode"] = mode
+        if rule.get("for_s") is not None:
+            rule["until"] = time.time() + float(rule["for_s"])
         with self.lock:
             self.rules.append(rule)
 
@@ -39,10 +47,19 @@ class Faults:
         with self.lock:
             self.rules = []
 
-    def take(self, action):
+    def take(self, action, path=None):
         with self.lock:
+            now = time.time()
             for rule in self.rules:
-                if rule["count"] > 0 and rule["action"] in ("*", action):
+                if rule["action"] not in ("*", action):
+                    continue
+                if rule.get("path") and rule["path"] != path:
+                    continue
+                if "until" in rule:
+                    if now < rule["until"]:
+                        return dict(rule)
+                    continue
+                if rule["count"] > 0:
                     rule["count"] -= 1
                     return dict(rule)
         return None
@@ -158,10 +175,16 @@ class FakeHandler(BaseHTTPRequestHandler):
             return
         query = parse_qs(parts.query, keep_blank_values=True)
         action = app.action_of(self.command, parts.path, body)
-        fault = app.faults.take(action)
+        fault = app.faults.take(action, parts.path)
         if fault and fault["mode"] == "delay":
             time.sleep(fault.get("delay_ms", 1000) / 1000.0)
             fault = None
+        if fault and fault["mode"] == "lost_reply":
+            app.route(self, self.command, parts.path, query, body)
+            app.ledger.record(action=action, method=self.command,
+                              path=parts.path, outcome="injected_lost_reply")
+            self._reset()
+            return
         if fault:
             app.ledger.record(action=action, method=self.command,
                               path=parts.path, outcome="injected_" +
@@ -194,6 +217,9 @@ class FakeHandler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._handle()
 
+    def do_PUT(self):
+        self._handle()
+
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -213,3 +239,26 @@ def serve(app_factory, host, port, ready_file=None):
         with open(ready_file, "w") as f:
             f.write("%d\n" % server.server_address[1])
     server.serve_forever()
+
+
+def arg_parser():
+    """--host, --port, --ready-file and --seed, which every fake takes."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--seed", help="JSON file for POST /__seed at start")
+    ap.add_argument("--ready-file")
+    return ap
+
+
+def run(args, build):
+    """Serves build(base_url) (seeded from args.seed) as serve() does."""
+    def make(base_url):
+        app = build(base_url)
+        if args.seed:
+            with open(args.seed) as f:
+                app.seed(json.load(f))
+        return app
+
+    serve(make, args.host, args.port, args.ready_file)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole stack in the foreground on loopback: Redis (AOF, data in
 # upstream-worker/run/redis), the worker, nginx with the top-level
-# conf.example, and fakes of Salesforce and WHMCS when their credentials are
-# not in the environment. Ctrl-C stops what this script started, by PID.
+# conf.example, and fakes of Salesforce, WHMCS, WooCommerce and HFT71 when
+# their credentials are not in the environment. Ctrl-C stops what this script started, by PID.
 #
 #   upstream-worker/scripts/run-stack.sh        (or: make run)
 #
@@ -68,6 +68,8 @@ attest_secret=$(awk '$1 == "webhook_attest_secret" {
     sub(/;$/, "", $2); print $2; exit}' "$conf_src")
 sf_webhook_secret=$(awk '/location \/orders\//{f=1} f && $1 == "webhook_secret" {
     sub(/;$/, "", $2); print $2; exit}' "$conf_src")
+hft71_webhook_secret=$(awk '/location = \/wp-json\/hft71\/v1\/order-status/{f=1}
+    f && $1 == "webhook_secret" { sub(/;$/, "", $2); print $2; exit}' "$conf_src")
 : "${edge_port:=8080}" "${worker_port:=8088}"
 
 for p in "$redis_port" "$worker_port"; do
@@ -132,6 +134,44 @@ else
     say "WHMCS: no WHMCS_* credentials in the environment, using the FAKE" \
         "on $WHMCS_API_URL (client 7 with a card, products 101, 102)"
 fi
+# -- WooCommerce and HFT71 (the commerce flow): real ones, or the fakes ------
+if [ -n "${WOOCOMMERCE_URL:-}" ] && [ -n "${WOOCOMMERCE_CONSUMER_KEY:-}" ] \
+   && [ -n "${WOOCOMMERCE_CONSUMER_SECRET:-}" ]; then
+    say "WooCommerce: $WOOCOMMERCE_URL (credentials from the environment)"
+else
+    wc_port=8093
+    port_free "$wc_port" || { say "port $wc_port is in use"; exit 1; }
+    export WOOCOMMERCE_URL=http://127.0.0.1:$wc_port \
+           WOOCOMMERCE_CONSUMER_KEY=ck_demo_key WOOCOMMERCE_CONSUMER_SECRET=cs_demo_secret
+    "$python" "$here/fakes/fake_woocommerce.py" --port "$wc_port" \
+        --consumer-key "$WOOCOMMERCE_CONSUMER_KEY" \
+        --consumer-secret "$WOOCOMMERCE_CONSUMER_SECRET" >"$run/woocommerce.log" 2>&1 &
+    pids+=($!)
+    wait_port woocommerce "$wc_port"
+    say "WooCommerce: no WOOCOMMERCE_* credentials in the environment, using" \
+        "the FAKE on $WOOCOMMERCE_URL"
+    export HFT71_POLL_INTERVAL_S=${HFT71_POLL_INTERVAL_S:-5} \
+           HFT71_SWEEP_INTERVAL_S=${HFT71_SWEEP_INTERVAL_S:-30}
+fi
+if [ -n "${HFT71_API_URL:-}" ] && [ -n "${HFT71_USERNAME:-}" ] \
+   && [ -n "${HFT71_PASSWORD:-}" ]; then
+    say "HFT71: $HFT71_API_URL (credentials from the environment)"
+else
+    h_port=8094
+    port_free "$h_port" || { say "port $h_port is in use"; exit 1; }
+    export HFT71_API_URL=http://127.0.0.1:$h_port HFT71_USERNAME=demo-hft71 \
+           HFT71_PASSWORD=demo-hft71-password
+    # the fake sends its status webhook through the edge, as HFT71 would
+    "$python" "$here/fakes/fake_hft71.py" --port "$h_port" \
+        --username "$HFT71_USERNAME" --password "$HFT71_PASSWORD" \
+        --webhook-url "http://127.0.0.1:$edge_port/wp-json/hft71/v1/order-status" \
+        --webhook-secret "$hft71_webhook_secret" >"$run/hft71.log" 2>&1 &
+    pids+=($!)
+    wait_port hft71 "$h_port"
+    say "HFT71: no HFT71_* credentials in the environment, using the FAKE on" \
+        "$HFT71_API_URL (its webhook goes to the edge)"
+fi
+
 : "${PORTAL_PRICEBOOK_ID:?PORTAL_PRICEBOOK_ID is needed with a real Salesforce}"
 export PORTAL_PRICEBOOK_ID
 
@@ -178,6 +218,9 @@ cat <<MSG
    EDGE=http://127.0.0.1:$edge_port WORKER=http://127.0.0.1:$worker_port)
   With SF_EVENTS_ENABLED=true (and the fake Salesforce), publish a
   Platform Event instead:  $here/scripts/send-sample.sh --event
+  A WooCommerce order paid through Stripe, sent to HFT71 and completed by
+  HFT71's webhook (--no-webhook: by polling):
+      $here/scripts/send-sample.sh --stripe [--no-webhook]
   Worker state:  curl -s http://127.0.0.1:$worker_port/health
   Ctrl-C stops everything this script started.
 

@@ -198,6 +198,103 @@ take_long(config_getenv_fn get, const char *name, long def, long min,
 
 
 int
+config_url_is_loopback_http(const char *url)
+{
+    const char *h;
+    size_t      n;
+
+    if (strncmp(url, "http://", 7) != 0) {
+        return 0;
+    }
+    h = url + 7;
+    if (strchr(h, '@') != NULL && strchr(h, '@') < h + strcspn(h, "/")) {
+        return 0;                           /* no credentials in the URL */
+    }
+    if (strncmp(h, "[::1]", 5) == 0) {
+        return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+    }
+    n = strcspn(h, ":/");
+    if (n == 9 && strncmp(h, "localhost", 9) == 0) {
+        return 1;
+    }
+    if (n >= 4 && strncmp(h, "127.", 4) == 0) {
+        return strspn(h, "0123456789.") == n;
+    }
+    return 0;
+}
+
+
+/*
+ * A Basic-auth base URL: https, or http only to loopback (the credentials
+ * would otherwise cross the network in the clear).
+ */
+static int
+take_api_url(config_getenv_fn get, const char *name, char **out, char *err,
+    size_t err_len)
+{
+    if (take_string(get, name, 1, out, err, err_len) != 0) {
+        return -1;
+    }
+    trim_slashes(*out);
+    if (!http_url_valid(*out)) {
+        return fail(err, err_len, name, "is malformed: want an https URL");
+    }
+    if (strncmp(*out, "https://", 8) != 0
+        && !config_url_is_loopback_http(*out))
+    {
+        return fail(err, err_len, name,
+                    "must be https:// (plain http is allowed to loopback "
+                    "only: the credentials are sent with every call)");
+    }
+    return 0;
+}
+
+
+static int
+commerce_load(worker_config *cfg, config_getenv_fn get, char *err,
+    size_t err_len)
+{
+    const char *wc = get("WOOCOMMERCE_URL"), *h = get("HFT71_API_URL");
+
+    if ((wc == NULL || wc[0] == '\0') && (h == NULL || h[0] == '\0')) {
+        return 0;
+    }
+    cfg->commerce_enabled = 1;
+    if (take_api_url(get, "WOOCOMMERCE_URL", &cfg->wc_url, err, err_len) != 0
+        || take_string(get, "WOOCOMMERCE_CONSUMER_KEY", 1, &cfg->wc_key, err,
+                       err_len) != 0
+        || take_string(get, "WOOCOMMERCE_CONSUMER_SECRET", 1, &cfg->wc_secret,
+                       err, err_len) != 0
+        || take_api_url(get, "HFT71_API_URL", &cfg->hft71_url, err,
+                        err_len) != 0
+        || take_string(get, "HFT71_USERNAME", 1, &cfg->hft71_username, err,
+                       err_len) != 0
+        || take_string(get, "HFT71_PASSWORD", 1, &cfg->hft71_password, err,
+                       err_len) != 0
+        || take_long(get, "HFT71_POLL_INTERVAL_S", 300, 1, 86400,
+                     &cfg->hft71_poll_interval_s, err, err_len) != 0
+        || take_long(get, "HFT71_SWEEP_INTERVAL_S", 300, 1, 86400,
+                     &cfg->hft71_sweep_interval_s, err, err_len) != 0)
+    {
+        return -1;
+    }
+    if (strncmp(cfg->wc_key, "ck_", 3) != 0) {
+        return fail(err, err_len, "WOOCOMMERCE_CONSUMER_KEY",
+                    "is malformed: want ck_...");
+    }
+    if (strncmp(cfg->wc_secret, "cs_", 3) != 0) {
+        return fail(err, err_len, "WOOCOMMERCE_CONSUMER_SECRET",
+                    "is malformed: want cs_...");
+    }
+    if (strchr(cfg->hft71_username, ':') != NULL) {
+        return fail(err, err_len, "HFT71_USERNAME",
+                    "is malformed: Basic auth user names have no ':'");
+    }
+    return 0;
+}
+
+
+int
 config_load(worker_config *cfg, config_getenv_fn get, char *err,
     size_t err_len)
 {
@@ -358,6 +455,9 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
         fail(err, err_len, "RETRY_MAX_MS", "is smaller than RETRY_BASE_MS");
         goto failed;
     }
+    if (commerce_load(cfg, get, err, err_len) != 0) {
+        goto failed;
+    }
 #undef REQUIRED
     return 0;
 
@@ -384,5 +484,11 @@ config_free(worker_config *cfg)
     free(cfg->environment);
     free(cfg->events_channel);
     free(cfg->consumer_name);
+    free(cfg->wc_url);
+    free(cfg->wc_key);
+    free(cfg->wc_secret);
+    free(cfg->hft71_url);
+    free(cfg->hft71_username);
+    free(cfg->hft71_password);
     memset(cfg, 0, sizeof(*cfg));
 }

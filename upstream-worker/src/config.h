@@ -46,6 +46,17 @@ typedef struct {
     long           http_timeout_ms;
     long           attest_max_age_s;
     long           intake_threads;          /* WORKER_INTAKE_THREADS */
+    /* the WooCommerce <-> HFT71 order flow: on when WOOCOMMERCE_URL or
+     * HFT71_API_URL is set, and then every one of these is required */
+    int            commerce_enabled;
+    char          *wc_url;                  /* WOOCOMMERCE_URL, no slash */
+    char          *wc_key;                  /* WOOCOMMERCE_CONSUMER_KEY */
+    char          *wc_secret;               /* WOOCOMMERCE_CONSUMER_SECRET */
+    char          *hft71_url;               /* HFT71_API_URL */
+    char          *hft71_username;
+    char          *hft71_password;
+    long           hft71_poll_interval_s;   /* HFT71_POLL_INTERVAL_S */
+    long           hft71_sweep_interval_s;  /* HFT71_SWEEP_INTERVAL_S */
 } worker_config;
 
 /*
@@ -58,5 +69,8 @@ void config_free(worker_config *cfg);
 
 int config_parse_listen(const char *value, listen_target *out);
 int config_parse_redis_url(const char *value, redis_target *out);
+/* 1 for an http:// URL whose host is loopback (127.0.0.0/8, ::1,
+ * localhost), where plain HTTP is allowed for Basic-auth APIs. */
+int config_url_is_loopback_http(const char *url);
 
 #endif

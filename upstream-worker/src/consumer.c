@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 struct consumer {
     const worker_config *cfg;
@@ -91,18 +90,6 @@ consumer_new(const worker_config *cfg, metrics *m, char *err, size_t err_len)
         return NULL;
     }
     return c;
-}
-
-
-static double
-random01(void)
-{
-    uint32_t v;
-
-    if (RAND_bytes((unsigned char *) &v, sizeof(v)) != 1) {
-        return 0.5;
-    }
-    return (double) v / 4294967296.0;
 }
 
 
@@ -230,7 +217,7 @@ run_leased(consumer *c, const queue_entry *e, json_t *job,
         }
         delay = backoff_delay_ms(attempts, c->cfg->retry_base_ms,
                                  c->cfg->retry_max_ms, res.retry_after_s,
-                                 random01());
+                                 retry_random01());
         queue_job_set(c->queue, e->job_id, "error_code", res.code,
                       "error_message", res.message, "failed_step", res.step,
                       NULL);
@@ -335,32 +322,16 @@ loop(void *arg)
 {
     consumer     *c = arg;
     queue_entry   e;
-    long long     last_claim = 0, last_error_log = 0, now;
-    int           own_checked = 0, got;
+    queue_reader  rd = { 0, 0 };
+    long long     last_error_log = 0, now;
+    int           got;
 
     while (!__atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST)) {
         now = clock_now_ms();
-        got = 0;
         publish_success(c, now);
-        if (queue_promote_due(c->queue, now) < 0) {
-            got = -1;
-        }
-        if (got == 0 && !own_checked) {
-            /* entries this consumer name held when it last stopped */
-            got = queue_read_own_pending(c->queue, c->cfg->consumer_name, &e);
-            if (got == 0) {
-                own_checked = 1;
-            }
-        }
-        if (got == 0 && now - last_claim >= 1000) {
-            last_claim = now;
-            got = queue_autoclaim(c->queue, c->cfg->consumer_name,
-                                  c->cfg->claim_idle_ms, &e);
-        }
-        if (got == 0) {
-            /* short blocks: due retries are promoted between them */
-            got = queue_read_new(c->queue, c->cfg->consumer_name, 200, &e);
-        }
+        /* short blocks: due retries are promoted between them */
+        got = queue_next(c->queue, &rd, c->cfg->consumer_name,
+                         c->cfg->claim_idle_ms, 200, &e);
         if (got > 0) {
             switch (process(c, &e)) {
             case 0:
@@ -373,7 +344,7 @@ loop(void *arg)
             }
         }
         if (got < 0) {
-            own_checked = 0;
+            rd.own_checked = 0;
             if (now - last_error_log > 10000) {
                 last_error_log = now;
                 log_msg("error", "queue_unavailable", "%s",

@@ -7,6 +7,9 @@
 #include "clients/whmcs.h"
 #include "events.h"
 #include "jobs/fulfill.h"
+#include "jobs/commerce.h"
+#include "commerce_intake.h"
+#include "crypto.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -39,6 +42,7 @@ typedef struct {
     queue               *queue;
     outbound            *precheck_http;
     whmcs               *precheck_whmcs;
+    commerce_env        *commerce;      /* POST /hft71/resend, made on use */
 } intake_thread;
 
 struct http_server {
@@ -225,34 +229,59 @@ payment_method_missing(intake_thread *s, const intake_request *req)
 }
 
 
+/*
+ * With EDGE_ATTEST_SECRET set, an intake request must carry the edge's
+ * attestation (for provider, when not NULL). 1 when it does not: the 401
+ * is queued in *ret.
+ */
+static int
+refuse_unattested(intake_thread *s, struct MHD_Connection *conn,
+    const request_state *st, const char *endpoint, const char *provider,
+    enum MHD_Result *ret)
+{
+    attest_headers  ah;
+    attest_result   ar;
+    const char     *why;
+
+    if (s->cfg->edge_attest_secret == NULL) {
+        return 0;
+    }
+    ah.attestation = header(conn, "X-Webhook-Attestation");
+    ah.edge_time = header(conn, "X-Webhook-Edge-Time");
+    ah.provider = header(conn, "X-Webhook-Provider");
+    ah.id = header(conn, "X-Webhook-Id");
+    ar = attest_verify(s->cfg->edge_attest_secret, &ah, st->body, st->len,
+                       time(NULL), s->cfg->attest_max_age_s);
+    why = attest_result_message(ar);
+    if (ar == ATTEST_OK) {
+        if (provider == NULL
+            || (ah.provider != NULL && strcmp(ah.provider, provider) == 0))
+        {
+            return 0;
+        }
+        why = "the attestation is for another provider";
+    }
+    log_json("warn", "attestation_refused",
+             json_pack("{s:s,s:s}", "endpoint", endpoint, "reason", why));
+    metrics_intake(s->metrics, endpoint, 401);
+    *ret = send_error(conn, 401, "attestation_invalid", why);
+    return 1;
+}
+
+
 static enum MHD_Result
 handle_intake(intake_thread *s, struct MHD_Connection *conn, const route *rt,
     request_state *st)
 {
+    enum MHD_Result ret;
     intake_request  req;
     char            err[256], job_id[64], location[96];
     const char     *endpoint = rt->kind == ROUTE_FULFILL ? "fulfill" : "event";
     int             rc, created, failed;
     json_t         *h, *v;
 
-    if (s->cfg->edge_attest_secret != NULL) {
-        attest_headers  ah;
-        attest_result   ar;
-
-        ah.attestation = header(conn, "X-Webhook-Attestation");
-        ah.edge_time = header(conn, "X-Webhook-Edge-Time");
-        ah.provider = header(conn, "X-Webhook-Provider");
-        ah.id = header(conn, "X-Webhook-Id");
-        ar = attest_verify(s->cfg->edge_attest_secret, &ah, st->body, st->len,
-                           time(NULL), s->cfg->attest_max_age_s);
-        if (ar != ATTEST_OK) {
-            log_json("warn", "attestation_refused",
-                     json_pack("{s:s,s:s}", "endpoint", endpoint, "reason",
-                               attest_result_message(ar)));
-            metrics_intake(s->metrics, endpoint, 401);
-            return send_error(conn, 401, "attestation_invalid",
-                              attest_result_message(ar));
-        }
+    if (refuse_unattested(s, conn, st, endpoint, NULL, &ret)) {
+        return ret;
     }
 
     if (rt->kind == ROUTE_FULFILL) {
@@ -326,6 +355,396 @@ handle_intake(intake_thread *s, struct MHD_Connection *conn, const route *rt,
              json_pack("{s:s,s:s}", "job_id", job_id, "order_id",
                        req.order_id));
     return send_json(conn, 200, v, NULL, location);
+}
+
+
+/* -- the commerce flow -------------------------------------------------- */
+
+static enum MHD_Result
+intake_400(intake_thread *s, struct MHD_Connection *conn,
+    const char *endpoint, const char *err)
+{
+    metrics_intake(s->metrics, endpoint, 400);
+    log_json("warn", "intake_rejected",
+             json_pack("{s:s,s:s}", "endpoint", endpoint, "message", err));
+    return send_error(conn, 400, "invalid_request", err);
+}
+
+
+static enum MHD_Result
+intake_503(intake_thread *s, struct MHD_Connection *conn,
+    const char *endpoint)
+{
+    metrics_intake(s->metrics, endpoint, 503);
+    log_json("error", "intake_unavailable",
+             json_pack("{s:s,s:s}", "endpoint", endpoint, "message",
+                       queue_error(s->queue)));
+    return send_error(conn, 503, "queue_unavailable",
+                      "The job store is unreachable; retry later");
+}
+
+
+static void
+log_queued(const char *endpoint, const char *job_id, long long wc,
+    int created)
+{
+    log_json("info", created ? "job_accepted" : "job_duplicate",
+             json_pack("{s:s,s:s,s:I,s:s}", "endpoint", endpoint, "job_id",
+                       job_id, "order_id", (json_int_t) wc, "step",
+                       "intake"));
+}
+
+
+static enum MHD_Result
+handle_stripe(intake_thread *s, struct MHD_Connection *conn,
+    request_state *st)
+{
+    enum MHD_Result  ret;
+    json_t          *ev;
+    char             err[256], idem[256], job_id[64];
+    int              created, rc;
+    long long        wc;
+
+    if (refuse_unattested(s, conn, st, "stripe", "stripe", &ret)) {
+        return ret;
+    }
+    if (stripe_parse_event(st->body, st->len, &ev, err, sizeof(err)) != 0) {
+        return intake_400(s, conn, "stripe", err);
+    }
+    wc = strtoll(json_string_value(json_object_get(ev, "order_id")), NULL,
+                 10);
+    snprintf(idem, sizeof(idem), "stripe:%s",
+             json_string_value(json_object_get(ev, "id")));
+    rc = commerce_enqueue(s->queue, "stripe", wc, idem, ev, "stripe", job_id,
+                          &created);
+    if (rc != 0) {
+        json_decref(ev);
+        return intake_503(s, conn, "stripe");
+    }
+    metrics_success(s->metrics, "stripe_events", clock_now_ms());
+    metrics_intake(s->metrics, "stripe", 200);
+    log_queued("stripe", job_id, wc, created);
+    ret = send_json(conn, 200,
+                    json_pack("{s:b,s:s,s:s,s:b}", "received", 1, "event",
+                              json_string_value(json_object_get(ev, "id")),
+                              "job_id", job_id, "duplicate", !created),
+                    NULL, NULL);
+    json_decref(ev);
+    return ret;
+}
+
+
+static enum MHD_Result
+handle_woocommerce(intake_thread *s, struct MHD_Connection *conn,
+    request_state *st)
+{
+    enum MHD_Result  ret;
+    char             err[256], idem[300], job_id[64], digest[HEX_SHA256_LEN + 1];
+    const char      *delivery = header(conn, "X-WC-Webhook-Delivery-ID");
+    long long        wc = 0;
+    int              rc, created;
+
+    if (refuse_unattested(s, conn, st, "woocommerce", "woocommerce", &ret)) {
+        return ret;
+    }
+    rc = wc_parse_webhook(st->body, st->len,
+                          header(conn, "X-WC-Webhook-Topic"), &wc, err,
+                          sizeof(err));
+    if (rc == 1) {
+        metrics_intake(s->metrics, "woocommerce", 200);
+        return send_json(conn, 200, json_pack("{s:b}", "ignored", 1), NULL,
+                         NULL);
+    }
+    if (rc != 0) {
+        return intake_400(s, conn, "woocommerce", err);
+    }
+    if (delivery != NULL && delivery[0] != '\0' && strlen(delivery) < 100) {
+        snprintf(idem, sizeof(idem), "wc:delivery:%s", delivery);
+    } else {
+        sha256_hex(st->body, st->len, digest);
+        snprintf(idem, sizeof(idem), "wc:body:%s", digest);
+    }
+    if (commerce_enqueue(s->queue, "order", wc, idem, NULL, "webhook", job_id,
+                         &created) != 0)
+    {
+        return intake_503(s, conn, "woocommerce");
+    }
+    metrics_intake(s->metrics, "woocommerce", created ? 202 : 200);
+    log_queued("woocommerce", job_id, wc, created);
+    return send_json(conn, created ? 202 : 200,
+                     json_pack("{s:s,s:s,s:I,s:b}", "job_id", job_id,
+                               "status", "QUEUED", "order_id",
+                               (json_int_t) wc, "duplicate", !created),
+                     NULL, NULL);
+}
+
+
+static void
+log_webhook(intake_thread *s, long long wc, const char *hft71_id, int status,
+    const char *outcome)
+{
+    commerce_log_action(s->queue,
+                        json_pack("{s:s,s:I,s:s,s:i,s:s}", "action",
+                                  "webhook", "order_id", (json_int_t) wc,
+                                  "hft71_order_id", hft71_id, "status",
+                                  status, "class", outcome));
+}
+
+
+static enum MHD_Result
+handle_hft71_status(intake_thread *s, struct MHD_Connection *conn,
+    request_state *st)
+{
+    enum MHD_Result  ret;
+    json_t          *v;
+    char             err[256], idem[256], job_id[64];
+    const char      *id, *ref;
+    long long        wc = 0;
+    int              rc, created;
+
+    if (refuse_unattested(s, conn, st, "hft71", "hft71", &ret)) {
+        return ret;
+    }
+    if (hft71_parse_status(st->body, st->len, &v, err, sizeof(err)) != 0) {
+        metrics_intake(s->metrics, "hft71", 400);
+        log_json("warn", "intake_rejected",
+                 json_pack("{s:s,s:s}", "endpoint", "hft71", "message", err));
+        return send_json(conn, 400,
+                         json_pack("{s:b,s:s,s:s}", "success", 0, "error",
+                                   "invalid_request", "message", err),
+                         NULL, NULL);
+    }
+    id = json_string_value(json_object_get(v, "order_id"));
+    ref = json_string_value(json_object_get(v, "reference"));
+    rc = commerce_map_lookup(s->queue, id, &wc);
+    if (rc < 0) {
+        json_decref(v);
+        return intake_503(s, conn, "hft71");
+    }
+    if (rc == 0 || (ref[0] != '\0' && strtoll(ref, NULL, 10) != wc)) {
+        metrics_intake(s->metrics, "hft71", 404);
+        log_json("warn", "hft71_unknown_order",
+                 json_pack("{s:s,s:s}", "hft71_order_id", id, "reference",
+                           ref));
+        log_webhook(s, wc, id, 404, "unknown_order");
+        json_decref(v);
+        return send_json(conn, 404,
+                         json_pack("{s:b,s:s}", "success", 0, "error",
+                                   "unknown_order"), NULL, NULL);
+    }
+    snprintf(idem, sizeof(idem), "hft71:%s:%lld:%s", id,
+             (long long) json_integer_value(json_object_get(v, "updated_ms")),
+             json_string_value(json_object_get(v, "status")));
+    rc = commerce_enqueue(s->queue, "status", wc, idem, v, "webhook", job_id,
+                          &created);
+    if (rc != 0) {
+        json_decref(v);
+        return intake_503(s, conn, "hft71");
+    }
+    metrics_intake(s->metrics, "hft71", 200);
+    metrics_success(s->metrics, "hft71_webhook", clock_now_ms());
+    log_queued("hft71", job_id, wc, created);
+    log_webhook(s, wc, id, 200, "ok");
+    json_decref(v);
+    return send_json(conn, 200, json_pack("{s:b}", "success", 1), NULL, NULL);
+}
+
+
+static const char *
+cj_status_name(cj_status st)
+{
+    static const char *names[] = { "done", "failed", "retry", "abandoned" };
+
+    return names[st];
+}
+
+
+/*
+ * POST /hft71/resend {"limit":N} | {"order_ids":[...]}: the runbook's
+ * controlled batch, run here one order at a time through send_order's
+ * own path (claim, lookup, write-back), so a re-sent order still gets
+ * exactly one HFT71 order. The batch stops at the first transient HFT71
+ * or WooCommerce failure; the rest is reported not_attempted.
+ */
+static enum MHD_Result
+handle_resend(intake_thread *s, struct MHD_Connection *conn,
+    request_state *st)
+{
+    json_t        *body, *ids = NULL, *report, *v;
+    json_error_t   je;
+    char           err[256];
+    size_t         i;
+    int            stopped = 0;
+    call_outcome   o;
+    cj_result      res;
+
+    body = st->len ? json_loadb(st->body, st->len, 0, &je) : NULL;
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return send_error(conn, 400, "invalid_request",
+                          "want {\"limit\":N} or {\"order_ids\":[...]}");
+    }
+    if (s->commerce == NULL) {
+        s->commerce = commerce_env_new(s->cfg, s->metrics, "resend", err,
+                                       sizeof(err));
+        if (s->commerce == NULL) {
+            json_decref(body);
+            return send_error(conn, 503, "unavailable", err);
+        }
+    }
+    if (json_is_array(json_object_get(body, "order_ids"))) {
+        ids = json_incref(json_object_get(body, "order_ids"));
+        if (json_array_size(ids) == 0 || json_array_size(ids) > 100) {
+            json_decref(ids);
+            json_decref(body);
+            return send_error(conn, 400, "invalid_request",
+                              "order_ids: 1 to 100 WooCommerce order ids");
+        }
+        json_array_foreach(ids, i, v) {
+            if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+                json_decref(ids);
+                json_decref(body);
+                return send_error(conn, 400, "invalid_request",
+                                  "order_ids must be positive integers");
+            }
+        }
+    } else if (json_is_integer(json_object_get(body, "limit"))) {
+        json_int_t limit = json_integer_value(json_object_get(body, "limit"));
+
+        if (limit < 1 || limit > 100) {
+            json_decref(body);
+            return send_error(conn, 400, "invalid_request",
+                              "limit must be 1..100");
+        }
+        ids = commerce_unsent_orders(s->commerce, (long) limit, &o);
+        if (ids == NULL) {
+            json_decref(body);
+            return send_json(conn, 502,
+                             json_pack("{s:s,s:s}", "error",
+                                       "woocommerce_unavailable", "message",
+                                       o.message), NULL, NULL);
+        }
+    } else {
+        json_decref(body);
+        return send_error(conn, 400, "invalid_request",
+                          "want {\"limit\":N} or {\"order_ids\":[...]}");
+    }
+    json_decref(body);
+
+    report = json_array();
+    json_array_foreach(ids, i, v) {
+        long long wc = json_integer_value(v);
+        json_t   *line = json_pack("{s:I}", "order_id", (json_int_t) wc);
+
+        if (stopped) {
+            json_object_set_new(line, "result", json_string("not_attempted"));
+            json_array_append_new(report, line);
+            continue;
+        }
+        switch (commerce_lease_take(s->commerce, wc)) {
+        case 1:
+            break;
+        case 0:
+            json_object_set_new(line, "result", json_string("busy"));
+            json_object_set_new(line, "message", json_string(
+                "another run is working on this order"));
+            json_array_append_new(report, line);
+            continue;
+        default:
+            json_decref(line);
+            json_decref(report);
+            json_decref(ids);
+            return intake_503(s, conn, "resend");
+        }
+        commerce_send_order(s->commerce, wc, "resend", &res);
+        commerce_lease_release(s->commerce, wc);
+        json_object_set_new(line, "result",
+                            json_string(cj_status_name(res.status)));
+        json_object_set_new(line, "outcome", json_string(res.outcome));
+        if (res.hft71_order_id[0]) {
+            json_object_set_new(line, "hft71_order_id",
+                                json_string(res.hft71_order_id));
+        }
+        json_object_set_new(line, "message", json_string(res.message));
+        json_array_append_new(report, line);
+        if (res.status == CJ_RETRY) {
+            stopped = 1;
+        }
+    }
+    json_decref(ids);
+    log_json("info", "hft71_resend",
+             json_pack("{s:I,s:b}", "orders", (json_int_t)
+                       json_array_size(report), "stopped", stopped));
+    return send_json(conn, 200,
+                     json_pack("{s:o,s:b}", "orders", report, "stopped",
+                               stopped), NULL, NULL);
+}
+
+
+static enum MHD_Result
+handle_hft71_log(intake_thread *s, struct MHD_Connection *conn)
+{
+    static const char *actions[] = {
+        "send_order", "get_status", "webhook", "stock_sync", "update_order",
+        "update_order_address", NULL
+    };
+    const char *action = MHD_lookup_connection_value(conn,
+                             MHD_GET_ARGUMENT_KIND, "action");
+    const char *lim = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+                                                  "limit");
+    long        limit = 100;
+    char       *end;
+    int         i, known = 0;
+    json_t     *entries;
+
+    if (lim != NULL && lim[0] != '\0') {
+        limit = strtol(lim, &end, 10);
+        if (*end != '\0' || limit < 1 || limit > COMMERCE_LOG_MAX) {
+            return send_error(conn, 400, "invalid_request",
+                              "limit must be 1..1000");
+        }
+    }
+    if (action != NULL && action[0] != '\0') {
+        for (i = 0; actions[i]; i++) {
+            known |= strcmp(action, actions[i]) == 0;
+        }
+        if (!known) {
+            return send_error(conn, 400, "invalid_request",
+                              "action must be send_order, get_status, "
+                              "webhook, stock_sync, update_order or "
+                              "update_order_address");
+        }
+    }
+    entries = commerce_log_read(s->queue, action, limit);
+    if (entries == NULL) {
+        return send_error(conn, 503, "queue_unavailable",
+                          "The job store is unreachable");
+    }
+    return send_json(conn, 200, json_pack("{s:o}", "entries", entries), NULL,
+                     NULL);
+}
+
+
+static enum MHD_Result
+handle_commerce_order(intake_thread *s, struct MHD_Connection *conn,
+    const route *rt)
+{
+    int     found;
+    json_t *v;
+
+    if (!wc_id_valid(rt->id)) {
+        return send_error(conn, 400, "invalid_request",
+                          "wooOrderId must be a WooCommerce order id");
+    }
+    v = commerce_order_view(s->queue, strtoll(rt->id, NULL, 10), &found);
+    if (v == NULL) {
+        return found < 0 ? send_error(conn, 503, "queue_unavailable",
+                                      "The job store is unreachable")
+                         : send_error(conn, 404, "not_found",
+                                      "The worker has no record of this "
+                                      "order");
+    }
+    return send_json(conn, 200, v, NULL, NULL);
 }
 
 
@@ -520,6 +939,19 @@ handle_health(intake_thread *s, struct MHD_Connection *conn)
                       "delayed", (json_int_t) st.delayed));
         json_object_set_new(v, "dead_letters", json_integer(st.dead));
         newer_success(st.last_success, s->metrics);
+        if (s->cfg->commerce_enabled) {
+            static const char *names[] = {
+                "hft71", "woocommerce", "stripe_events", NULL
+            };
+            int i;
+
+            for (i = 0; names[i]; i++) {
+                if (json_object_get(st.last_success, names[i]) == NULL) {
+                    json_object_set_new(st.last_success, names[i],
+                                        json_null());
+                }
+            }
+        }
         json_object_set_new(v, "last_success", st.last_success);
     }
     json_object_set_new(v, "edge_attestation",
@@ -566,6 +998,31 @@ dispatch(intake_thread *s, struct MHD_Connection *conn, const char *method,
         return handle_order(s, conn, &rt);
     case ROUTE_HEALTH:
         return handle_health(s, conn);
+    case ROUTE_STRIPE:
+    case ROUTE_WOOCOMMERCE:
+    case ROUTE_HFT71_STATUS:
+    case ROUTE_HFT71_RESEND:
+    case ROUTE_HFT71_LOG:
+    case ROUTE_COMMERCE_ORDER:
+        if (!s->cfg->commerce_enabled) {
+            return send_error(conn, 404, "not_found",
+                              "The commerce flow is off (WOOCOMMERCE_URL "
+                              "and HFT71_API_URL are not set)");
+        }
+        switch (rt.kind) {
+        case ROUTE_STRIPE:
+            return handle_stripe(s, conn, st);
+        case ROUTE_WOOCOMMERCE:
+            return handle_woocommerce(s, conn, st);
+        case ROUTE_HFT71_STATUS:
+            return handle_hft71_status(s, conn, st);
+        case ROUTE_HFT71_RESEND:
+            return handle_resend(s, conn, st);
+        case ROUTE_HFT71_LOG:
+            return handle_hft71_log(s, conn);
+        default:
+            return handle_commerce_order(s, conn, &rt);
+        }
     case ROUTE_METRICS: {
         char *text = metrics_render(s->metrics);
 
@@ -611,6 +1068,7 @@ intake_threads_free(http_server *s)
 
     for (i = 0; s->threads != NULL && i < s->nthreads; i++) {
         whmcs_free(s->threads[i].precheck_whmcs);
+        commerce_env_free(s->threads[i].commerce);
         outbound_free(s->threads[i].precheck_http);
         queue_free(s->threads[i].queue);
     }

@@ -39,6 +39,33 @@ route_match(const char *method, const char *url, route *out)
         out->kind = ROUTE_EVENT;
         return is_post ? 0 : 405;
     }
+    if (strcmp(url, "/events/stripe") == 0) {
+        out->kind = ROUTE_STRIPE;
+        return is_post ? 0 : 405;
+    }
+    if (strcmp(url, "/events/woocommerce") == 0) {
+        out->kind = ROUTE_WOOCOMMERCE;
+        return is_post ? 0 : 405;
+    }
+    if (strcmp(url, "/wp-json/hft71/v1/order-status") == 0) {
+        out->kind = ROUTE_HFT71_STATUS;
+        return is_post ? 0 : 405;
+    }
+    if (strcmp(url, "/hft71/resend") == 0) {
+        out->kind = ROUTE_HFT71_RESEND;
+        return is_post ? 0 : 405;
+    }
+    if (strcmp(url, "/hft71/log") == 0) {
+        out->kind = ROUTE_HFT71_LOG;
+        return is_get ? 0 : 405;
+    }
+    if (strncmp(url, "/commerce/orders/", 17) == 0) {
+        if (copy_segment(url + 17, strlen(url + 17), out) != 0) {
+            return 404;
+        }
+        out->kind = ROUTE_COMMERCE_ORDER;
+        return is_get ? 0 : 405;
+    }
     if (strncmp(url, "/orders/", 8) == 0) {
         rest = url + 8;
         slash = strchr(rest, '/');

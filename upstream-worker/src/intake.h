@@ -12,7 +12,13 @@ typedef enum {
     ROUTE_JOB_RETRY,    /* POST /jobs/{id}/retry */
     ROUTE_ORDER,        /* GET  /orders/{sfOrderId} */
     ROUTE_HEALTH,       /* GET  /health */
-    ROUTE_METRICS       /* GET  /metrics */
+    ROUTE_METRICS,      /* GET  /metrics */
+    ROUTE_STRIPE,       /* POST /events/stripe */
+    ROUTE_WOOCOMMERCE,  /* POST /events/woocommerce */
+    ROUTE_HFT71_STATUS, /* POST /wp-json/hft71/v1/order-status */
+    ROUTE_HFT71_RESEND, /* POST /hft71/resend */
+    ROUTE_HFT71_LOG,    /* GET  /hft71/log */
+    ROUTE_COMMERCE_ORDER /* GET /commerce/orders/{wooOrderId} */
 } route_kind;
 
 typedef struct {

@@ -8,6 +8,7 @@ typedef struct {
     const char *job_id;
     const char *order_id;
     const char *correlation_id;
+    const char *hft71_order_id;     /* the commerce flow's, may be NULL */
 } log_job;
 
 /* Takes ownership of fields (may be NULL); adds ts, level and event. */

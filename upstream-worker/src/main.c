@@ -1,5 +1,6 @@
 /* webhook-worker: durable intake behind the edge and the Salesforce ->
  * WHMCS fulfillment job. */
+#include "commerce.h"
 #include "config.h"
 #include "consumer.h"
 #include "events.h"
@@ -25,6 +26,7 @@ main(void)
     http_server   *http = NULL;
     consumer      *jobs = NULL;
     events        *subscriber = NULL;
+    commerce      *orders = NULL;
     sigset_t       sigs;
     int            sig = 0, rc;
 
@@ -61,6 +63,15 @@ main(void)
             goto done;
         }
     }
+    if (cfg.commerce_enabled) {
+        orders = commerce_new(&cfg, m, err, sizeof(err));
+        if (orders == NULL) {
+            log_json("error", "config_invalid",
+                     json_pack("{s:s}", "message", err));
+            rc = 2;
+            goto done;
+        }
+    }
     http = http_start(&cfg, m, err, sizeof(err));
     if (http == NULL) {
         log_json("error", "start_failed", json_pack("{s:s}", "message", err));
@@ -68,14 +79,15 @@ main(void)
         goto done;
     }
     if (consumer_start(jobs) != 0
-        || (subscriber != NULL && events_start(subscriber) != 0))
+        || (subscriber != NULL && events_start(subscriber) != 0)
+        || (orders != NULL && commerce_start(orders) != 0))
     {
         log_msg("error", "start_failed", "cannot start a thread");
         rc = 1;
         goto done;
     }
     log_json("info", "worker_started",
-             json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "listen",
+             json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s}", "listen",
                        cfg.listen.unix_path[0] ? cfg.listen.unix_path
                                                : cfg.listen.host,
                        "port", cfg.listen.port,
@@ -83,7 +95,8 @@ main(void)
                        cfg.consumer_name, "edge_attestation",
                        cfg.edge_attest_secret ? "required" : "off",
                        "platform_events",
-                       cfg.events_enabled ? cfg.events_channel : "off"));
+                       cfg.events_enabled ? cfg.events_channel : "off",
+                       "commerce", cfg.commerce_enabled ? "on" : "off"));
 
     sigwait(&sigs, &sig);
     log_msg("info", "worker_stopping", "signal %d", sig);
@@ -94,6 +107,10 @@ done:
     if (subscriber != NULL) {
         events_stop(subscriber);
         events_free(subscriber);
+    }
+    if (orders != NULL) {
+        commerce_stop(orders);
+        commerce_free(orders);
     }
     if (jobs != NULL) {
         consumer_stop(jobs);

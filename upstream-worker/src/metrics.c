@@ -21,6 +21,11 @@ enum {
     FAM_STEP,
     FAM_LATENCY,
     FAM_OUTBOUND,
+    FAM_HFT71_CALLS,
+    FAM_HFT71_SENT,
+    FAM_HFT71_DUPS,
+    FAM_STATUS_UPDATES,
+    FAM_STRIPE,
     FAM_COUNT
 };
 
@@ -39,6 +44,16 @@ static const struct {
       "From intake to Provisioned.", 1 },
     { "webhook_worker_outbound_calls_total",
       "Outbound calls by integration and status class.", 0 },
+    { "webhook_worker_hft71_calls_total",
+      "HFT71 calls by the runbook's action and status class.", 0 },
+    { "webhook_worker_hft71_orders_sent_total",
+      "HFT71 orders created by send_order, by trigger.", 0 },
+    { "webhook_worker_hft71_duplicates_prevented_total",
+      "send_order runs that found the order already sent, by how.", 0 },
+    { "webhook_worker_hft71_status_updates_total",
+      "HFT71 statuses by source (webhook, poll) and outcome.", 0 },
+    { "webhook_worker_stripe_events_total",
+      "Stripe events handled, by effect and outcome.", 0 },
 };
 
 struct metrics {
@@ -146,6 +161,32 @@ metrics_outbound(metrics *m, const char *integration, const char *status_class)
     snprintf(l, sizeof(l), "integration=\"%s\",status_class=\"%s\"",
              integration, status_class);
     add(m, FAM_OUTBOUND, l, 1);
+}
+
+
+void
+metrics_commerce(metrics *m, metrics_counter c, const char *a, const char *b)
+{
+    static const struct {
+        int         family;
+        const char *first;
+        const char *second;
+    } map[] = {
+        [MC_HFT71_CALL] = { FAM_HFT71_CALLS, "action", "status_class" },
+        [MC_HFT71_SENT] = { FAM_HFT71_SENT, "source", NULL },
+        [MC_HFT71_DUPLICATE] = { FAM_HFT71_DUPS, "how", NULL },
+        [MC_STATUS_UPDATE] = { FAM_STATUS_UPDATES, "source", "outcome" },
+        [MC_STRIPE_EVENT] = { FAM_STRIPE, "effect", "outcome" },
+    };
+    char l[160];
+
+    if (map[c].second != NULL) {
+        snprintf(l, sizeof(l), "%s=\"%s\",%s=\"%s\"", map[c].first, a,
+                 map[c].second, b ? b : "");
+    } else {
+        snprintf(l, sizeof(l), "%s=\"%s\"", map[c].first, a);
+    }
+    add(m, map[c].family, l, 1);
 }
 
 

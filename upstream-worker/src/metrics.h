@@ -19,6 +19,17 @@ void metrics_provisioning_latency(metrics *m, double seconds);
 void metrics_outbound(metrics *m, const char *integration,
     const char *status_class);
 
+/* The commerce flow's counters; labels as named. */
+typedef enum {
+    MC_HFT71_CALL,          /* action, status_class */
+    MC_HFT71_SENT,          /* source */
+    MC_HFT71_DUPLICATE,     /* how */
+    MC_STATUS_UPDATE,       /* source, outcome */
+    MC_STRIPE_EVENT         /* effect, outcome */
+} metrics_counter;
+void metrics_commerce(metrics *m, metrics_counter c, const char *a,
+    const char *b);
+
 /* The time of an integration's latest successful call (a 2xx answer, for
  * WHMCS with result=success); at most METRICS_INTEGRATIONS names. */
 #define METRICS_INTEGRATIONS 8

@@ -24,6 +24,8 @@ typedef struct {
     char   *data;
     size_t  len;
     long    retry_after_s;
+    long    total_pages;
+    long    total;
 } sink;
 
 
@@ -126,13 +128,25 @@ on_header(char *buf, size_t size, size_t nitems, void *userdata)
         line[n - 12] = '\0';
         line[strcspn(line, "\r\n")] = '\0';
         s->retry_after_s = parse_retry_after(line, time(NULL));
+    } else if (n > 16 && n < sizeof(line)
+               && strncasecmp(buf, "X-WP-TotalPages:", 16) == 0)
+    {
+        memcpy(line, buf + 16, n - 16);
+        line[n - 16] = '\0';
+        s->total_pages = strtol(line, NULL, 10);
+    } else if (n > 11 && n < sizeof(line)
+               && strncasecmp(buf, "X-WP-Total:", 11) == 0)
+    {
+        memcpy(line, buf + 11, n - 11);
+        line[n - 11] = '\0';
+        s->total = strtol(line, NULL, 10);
     }
     return n;
 }
 
 
-static const char *
-status_class(const http_result *r)
+const char *
+outbound_status_class(const http_result *r)
 {
     if (r->curl_code != CURLE_OK) {
         return r->cls == FAIL_TIMEOUT ? "timeout" : "transport";
@@ -160,7 +174,7 @@ outbound_call(outbound *o, const char *integration, const char *action,
 {
     struct curl_slist *hl = NULL;
     struct timeval     t0, t1;
-    sink               s = { NULL, 0, -1 };
+    sink               s = { NULL, 0, -1, -1, -1 };
     long               ms;
     json_t            *f;
     size_t             i;
@@ -222,8 +236,10 @@ outbound_call(outbound *o, const char *integration, const char *action,
     res->body = s.data;
     res->len = s.len;
     res->retry_after_s = s.retry_after_s;
+    res->total_pages = s.total_pages;
+    res->total = s.total;
     res->cls = classify_http(res->curl_code, res->status);
-    metrics_outbound(o->metrics, integration, status_class(res));
+    metrics_outbound(o->metrics, integration, outbound_status_class(res));
 
     f = json_pack("{s:s,s:s,s:I,s:I,s:s}", "integration", integration,
                   "action", action, "status", (json_int_t) res->status,
@@ -239,6 +255,10 @@ outbound_call(outbound *o, const char *integration, const char *action,
         if (o->job->correlation_id) {
             json_object_set_new(f, "correlation_id",
                                 json_string(o->job->correlation_id));
+        }
+        if (o->job->hft71_order_id && o->job->hft71_order_id[0]) {
+            json_object_set_new(f, "hft71_order_id",
+                                json_string(o->job->hft71_order_id));
         }
     }
     if (f != NULL && res->curl_code != CURLE_OK) {

@@ -16,6 +16,8 @@ typedef struct {
     char          *body;
     size_t         len;
     long           retry_after_s;   /* -1 when absent */
+    long           total_pages;     /* X-WP-TotalPages, -1 when absent */
+    long           total;           /* X-WP-Total, -1 when absent */
     failure_class  cls;
 } http_result;
 
@@ -45,6 +47,8 @@ int outbound_call(outbound *o, const char *integration, const char *action,
     const char *method, const char *url, const char *const *headers,
     const char *body, http_result *res);
 void http_result_free(http_result *res);
+/* "2xx", "4xx", "429", "5xx", "transport", "timeout" (metrics, logs). */
+const char *outbound_status_class(const http_result *r);
 /* The client saw the API succeed (metrics_success, for GET /health). */
 void outbound_success(outbound *o, const char *integration);
 

@@ -10,7 +10,12 @@
 
 #include <hiredis/hiredis.h>
 
+const queue_names queue_jobs_names = {
+    QUEUE_STREAM, QUEUE_GROUP, QUEUE_DELAYED, QUEUE_DEAD, "wh:job:"
+};
+
 struct queue {
+    const queue_names *n;
     redis_target   target;
     int            timeout_ms;
     redisContext  *c;
@@ -39,13 +44,13 @@ static const char schedule_lua[] =
     "redis.call('XACK', KEYS[3], ARGV[4], ARGV[3])\n"
     "return 1\n";
 
-/* KEYS: delayed zset, stream. ARGV: now */
+/* KEYS: delayed zset, stream. ARGV: now, job hash prefix */
 static const char promote_lua[] =
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
     "  'LIMIT', 0, 50)\n"
     "for _, id in ipairs(ids) do\n"
     "  redis.call('ZREM', KEYS[1], id)\n"
-    "  redis.call('HSET', 'wh:job:' .. id, 'status', 'QUEUED',\n"
+    "  redis.call('HSET', ARGV[2] .. id, 'status', 'QUEUED',\n"
     "    'updated_ms', ARGV[1])\n"
     "  redis.call('XADD', KEYS[2], '*', 'job', id)\n"
     "end\n"
@@ -106,9 +111,18 @@ static const char retry_dead_lua[] =
 queue *
 queue_new(const redis_target *target, int command_timeout_ms)
 {
+    return queue_new_named(target, command_timeout_ms, &queue_jobs_names);
+}
+
+
+queue *
+queue_new_named(const redis_target *target, int command_timeout_ms,
+    const queue_names *names)
+{
     queue *q = calloc(1, sizeof(*q));
 
     if (q != NULL) {
+        q->n = names;
         q->target = *target;
         q->timeout_ms = command_timeout_ms;
     }
@@ -232,7 +246,7 @@ queue_ready(queue *q)
     }
     if (!q->group_ready) {
         r = redisCommand(q->c, "XGROUP CREATE %s %s 0 MKSTREAM",
-                         QUEUE_STREAM, QUEUE_GROUP);
+                         q->n->stream, q->n->group);
         if (r == NULL) {
             check(q, r);
             return -1;
@@ -341,9 +355,9 @@ queue_hash_get(queue *q, const char *key, int *failed)
 json_t *
 queue_job_get(queue *q, const char *job_id, int *failed)
 {
-    char key[80];
+    char key[96];
 
-    snprintf(key, sizeof(key), "wh:job:%s", job_id);
+    snprintf(key, sizeof(key), "%s%s", q->n->job_prefix, job_id);
     return queue_hash_get(q, key, failed);
 }
 
@@ -483,11 +497,11 @@ queue_hash_set(queue *q, const char *key, ...)
 int
 queue_job_set(queue *q, const char *job_id, ...)
 {
-    char    key[80];
+    char    key[96];
     va_list ap;
     int     rc;
 
-    snprintf(key, sizeof(key), "wh:job:%s", job_id);
+    snprintf(key, sizeof(key), "%s%s", q->n->job_prefix, job_id);
     va_start(ap, job_id);
     rc = hash_set(q, key, ap);
     va_end(ap);
@@ -545,7 +559,8 @@ queue_job_incr_attempts(queue *q, const char *job_id)
     if (queue_ready(q) != 0) {
         return -1;
     }
-    r = check(q, redisCommand(q->c, "HINCRBY wh:job:%s attempts 1", job_id));
+    r = check(q, redisCommand(q->c, "HINCRBY %s%s attempts 1",
+                              q->n->job_prefix, job_id));
     if (r == NULL) {
         return -1;
     }
@@ -598,11 +613,11 @@ read_group(queue *q, const char *consumer, int block_ms, const char *from,
     }
     if (block_ms > 0) {
         r = redisCommand(q->c, "XREADGROUP GROUP %s %s COUNT 1 BLOCK %d "
-                         "STREAMS %s %s", QUEUE_GROUP, consumer, block_ms,
-                         QUEUE_STREAM, from);
+                         "STREAMS %s %s", q->n->group, consumer, block_ms,
+                         q->n->stream, from);
     } else {
         r = redisCommand(q->c, "XREADGROUP GROUP %s %s COUNT 1 STREAMS %s %s",
-                         QUEUE_GROUP, consumer, QUEUE_STREAM, from);
+                         q->n->group, consumer, q->n->stream, from);
     }
     r = check(q, r);
     if (r == NULL) {
@@ -647,7 +662,7 @@ queue_autoclaim(queue *q, const char *consumer, long min_idle_ms,
         return -1;
     }
     r = check(q, redisCommand(q->c, "XAUTOCLAIM %s %s %s %ld 0-0 COUNT 1",
-                              QUEUE_STREAM, QUEUE_GROUP, consumer,
+                              q->n->stream, q->n->group, consumer,
                               min_idle_ms));
     if (r == NULL) {
         return -1;
@@ -668,8 +683,8 @@ queue_ack(queue *q, const char *entry_id)
     if (queue_ready(q) != 0) {
         return -1;
     }
-    r = check(q, redisCommand(q->c, "XACK %s %s %s", QUEUE_STREAM,
-                              QUEUE_GROUP, entry_id));
+    r = check(q, redisCommand(q->c, "XACK %s %s %s", q->n->stream,
+                              q->n->group, entry_id));
     if (r == NULL) {
         return -1;
     }
@@ -680,20 +695,47 @@ queue_ack(queue *q, const char *entry_id)
 
 
 int
+queue_next(queue *q, queue_reader *rd, const char *consumer,
+    long claim_idle_ms, int block_ms, queue_entry *e)
+{
+    long long now = clock_now_ms();
+    int       got = queue_promote_due(q, now) < 0 ? -1 : 0;
+
+    if (got == 0 && !rd->own_checked) {
+        got = queue_read_own_pending(q, consumer, e);
+        if (got == 0) {
+            rd->own_checked = 1;
+        }
+    }
+    if (got == 0 && now - rd->last_claim_ms >= 1000) {
+        rd->last_claim_ms = now;
+        got = queue_autoclaim(q, consumer, claim_idle_ms, e);
+    }
+    if (got == 0) {
+        got = queue_read_new(q, consumer, block_ms, e);
+    }
+    if (got < 0) {
+        rd->own_checked = 0;
+    }
+    return got;
+}
+
+
+int
 queue_schedule_retry(queue *q, const queue_entry *e, long long due_ms)
 {
-    char        key[80], due[24], now[24];
+    char        key[96], due[24], now[24];
     redisReply *r;
 
     if (queue_ready(q) != 0) {
         return -1;
     }
-    snprintf(key, sizeof(key), "wh:job:%s", e->job_id);
+    snprintf(key, sizeof(key), "%s%s", q->n->job_prefix, e->job_id);
     snprintf(due, sizeof(due), "%lld", due_ms);
     snprintf(now, sizeof(now), "%lld", clock_now_ms());
     r = check(q, redisCommand(q->c, "EVAL %s 3 %s %s %s %s %s %s %s %s",
-                              schedule_lua, key, QUEUE_DELAYED, QUEUE_STREAM,
-                              e->job_id, due, e->entry_id, QUEUE_GROUP, now));
+                              schedule_lua, key, q->n->delayed, q->n->stream,
+                              e->job_id, due, e->entry_id, q->n->group, now));
     if (r == NULL) {
         return -1;
     }
@@ -713,8 +755,9 @@ queue_promote_due(queue *q, long long now)
         return -1;
     }
     snprintf(t, sizeof(t), "%lld", now);
-    r = check(q, redisCommand(q->c, "EVAL %s 2 %s %s %s", promote_lua,
-                              QUEUE_DELAYED, QUEUE_STREAM, t));
+    r = check(q, redisCommand(q->c, "EVAL %s 2 %s %s %s %s", promote_lua,
+                              q->n->delayed, q->n->stream, t,
+                              q->n->job_prefix));
     if (r == NULL) {
         return -1;
     }
@@ -727,17 +770,17 @@ queue_promote_due(queue *q, long long now)
 int
 queue_dead_letter(queue *q, const queue_entry *e, const char *reason)
 {
-    char        key[80], now[24];
+    char        key[96], now[24];
     redisReply *r;
 
     if (queue_ready(q) != 0) {
         return -1;
     }
-    snprintf(key, sizeof(key), "wh:job:%s", e->job_id);
+    snprintf(key, sizeof(key), "%s%s", q->n->job_prefix, e->job_id);
     snprintf(now, sizeof(now), "%lld", clock_now_ms());
     r = check(q, redisCommand(q->c, "EVAL %s 3 %s %s %s %s %s %s %s %s",
-                              dead_lua, key, QUEUE_DEAD, QUEUE_STREAM,
-                              e->job_id, e->entry_id, QUEUE_GROUP, reason,
+                              dead_lua, key, q->n->dead, q->n->stream,
+                              e->job_id, e->entry_id, q->n->group, reason,
                               now));
     if (r == NULL) {
         return -1;
@@ -950,6 +993,25 @@ queue_order_end(queue *q, const char *order_id, const char *job_id)
 
     snprintf(key, sizeof(key), "wh:active:%s", order_id);
     return release_if_held(q, key, job_id);
+}
+
+
+redisReply *
+queue_argv(queue *q, int argc, const char **argv)
+{
+    size_t lens[64];
+    int    i;
+
+    if (argc > 64 || queue_ready(q) != 0) {
+        if (argc > 64) {
+            snprintf(q->err, sizeof(q->err), "redis: too many arguments");
+        }
+        return NULL;
+    }
+    for (i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    return check(q, redisCommandArgv(q->c, argc, argv, lens));
 }
 
 

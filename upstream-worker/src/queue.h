@@ -18,6 +18,24 @@
 
 typedef struct queue queue;
 
+/*
+ * The keys one queue works on. queue_new uses queue_jobs_names (the
+ * fulfillment jobs); another flow keeps its jobs apart with its own
+ * stream, group, delayed zset, dead-letter stream and job hash prefix and
+ * gets the same reading, claiming, retry and dead-letter calls on them
+ * (queue_enqueue, the steps journal, the AddOrder claim and the order
+ * markers stay the fulfillment job's).
+ */
+typedef struct {
+    const char  *stream;
+    const char  *group;
+    const char  *delayed;
+    const char  *dead;
+    const char  *job_prefix;        /* job hash key = prefix + job id */
+} queue_names;
+
+extern const queue_names queue_jobs_names;
+
 typedef struct {
     char  entry_id[64];
     char  job_id[64];
@@ -32,6 +50,8 @@ typedef struct {
 } queue_stats;
 
 queue *queue_new(const redis_target *target, int command_timeout_ms);
+queue *queue_new_named(const redis_target *target, int command_timeout_ms,
+    const queue_names *names);
 void queue_free(queue *q);
 /* Connects if needed and makes the group; 0 when Redis answers. */
 int queue_ready(queue *q);
@@ -81,6 +101,22 @@ int queue_autoclaim(queue *q, const char *consumer, long min_idle_ms,
     queue_entry *e);
 int queue_ack(queue *q, const char *entry_id);
 
+/* Where a consumer's reading stands (zero it before the first call). */
+typedef struct {
+    long long  last_claim_ms;
+    int        own_checked;
+} queue_reader;
+
+/*
+ * A consumer's next entry: due retries promoted first; then the entries
+ * this consumer name held when it last stopped; another consumer's
+ * entries idle for claim_idle_ms (looked for once a second); then new
+ * ones, waiting up to block_ms. 1 got one, 0 none, -1 error (the next
+ * call checks the own pending entries again).
+ */
+int queue_next(queue *q, queue_reader *rd, const char *consumer,
+    long claim_idle_ms, int block_ms, queue_entry *e);
+
 int queue_schedule_retry(queue *q, const queue_entry *e, long long due_ms);
 int queue_promote_due(queue *q, long long now_ms);
 /* Also gives back the order's active marker (below) if the job holds it. */
@@ -124,6 +160,15 @@ void queue_lease_release(queue *q, const char *job_id, const char *token);
 
 /* Gives the claim back (only when job_id holds it). */
 int queue_release_addorder(queue *q, const char *order_id, const char *job_id);
+
+/*
+ * A command on the queue's connection (reconnecting as every call does),
+ * for stores that keep their own keys beside the job queue: the reply
+ * (freeReplyObject it), or NULL with queue_error set. An error reply is
+ * NULL too.
+ */
+struct redisReply;
+struct redisReply *queue_argv(queue *q, int argc, const char **argv);
 
 /* Publishes an integration's last success (never moves it backwards). */
 int queue_mark_success(queue *q, const char *integration, long long now_ms);

@@ -1,5 +1,9 @@
 #include "retry.h"
 
+#include <stdint.h>
+
+#include <openssl/rand.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,4 +148,16 @@ backoff_delay_ms(long attempt, long base_ms, long max_ms, long retry_after_s,
         delay = retry_after_s * 1000;
     }
     return delay;
+}
+
+
+double
+retry_random01(void)
+{
+    uint32_t v;
+
+    if (RAND_bytes((unsigned char *) &v, sizeof(v)) != 1) {
+        return 0.5;
+    }
+    return (double) v / 4294967296.0;
 }

@@ -38,4 +38,8 @@ long parse_retry_after(const char *value, time_t now);
 long backoff_delay_ms(long attempt, long base_ms, long max_ms,
     long retry_after_s, double rand01);
 
+/* A uniform draw in [0,1) from OpenSSL's RNG (0.5 if it fails): the
+ * jitter for backoff_delay_ms. */
+double retry_random01(void);
+
 #endif

@@ -750,6 +750,7 @@ fulfill_run(fulfill_env *env, const char *job_id, json_t *job,
     r.log.order_id = r.order_id;
     r.log.correlation_id = json_string_value(json_object_get(job,
                                                              "correlation_id"));
+    r.log.hft71_order_id = NULL;
     if (r.order_id == NULL) {
         stop(&r, FULFILL_FAILED, FAIL_VALIDATION, "VALIDATION_FAILED",
              "job has no order id");

@@ -35,6 +35,14 @@ our $CLIENT_ID = 'test-connected-app';
 our $SF_USER = 'integration@example.test';
 our $EDGE_SECRET = 'edge-attest-secret-for-tests';
 our $SF_WEBHOOK_SECRET = 'sf-webhook-secret-for-tests';
+# the commerce flow (WorkerStack->new(commerce => 1))
+our $STRIPE_SECRET = 'whsec_stripe_secret_for_tests';
+our $WC_SECRET = 'wc-webhook-secret-for-tests';
+our $HFT71_SECRET = 'hft71-webhook-secret-for-tests';
+our $WC_KEY = 'ck_test_key';
+our $WC_CS = 'cs_test_secret';
+our $HFT71_USER = 'hft71-user';
+our $HFT71_PASS = 'hft71-pass';
 
 my $json = JSON::PP->new->canonical->allow_nonref;
 my @all_stacks;
@@ -136,7 +144,7 @@ sub DESTROY { $_[0]->shutdown }
 
 sub shutdown {
     my ($self) = @_;
-    for my $name (qw(nginx worker worker2 sf whmcs redis)) {
+    for my $name (qw(nginx worker worker2 sf whmcs woo hft71 redis)) {
         $self->stop($name) if $self->{pids}{$name};
     }
     for my $name (keys %{ $self->{pids} || {} }) {
@@ -204,7 +212,22 @@ sub start_fakes {
                  '--identifier', 'whmcs-id', '--secret', 'whmcs-secret',
                  '--accesskey', 'whmcs-access',
                  '--ready-file', "$self->{dir}/whmcs.port");
-    for my $f (qw(sf whmcs)) {
+    my @fakes = qw(sf whmcs);
+    if ($self->{opt}{commerce}) {
+        push @fakes, qw(woo hft71);
+        unlink "$self->{dir}/$_.port" for qw(woo hft71);
+        $self->{nginx_port} ||= free_port();
+        $self->spawn('woo', undef, $PYTHON, "$ROOT/fakes/fake_woocommerce.py",
+                     '--consumer-key', $WC_KEY, '--consumer-secret', $WC_CS,
+                     '--ready-file', "$self->{dir}/woo.port");
+        $self->spawn('hft71', undef, $PYTHON, "$ROOT/fakes/fake_hft71.py",
+                     '--username', $HFT71_USER, '--password', $HFT71_PASS,
+                     '--webhook-url', "http://127.0.0.1:$self->{nginx_port}"
+                                      . '/wp-json/hft71/v1/order-status',
+                     '--webhook-secret', $HFT71_SECRET,
+                     '--ready-file', "$self->{dir}/hft71.port");
+    }
+    for my $f (@fakes) {
         my $port = wait_until("$f fake", 10, sub {
             open my $fh, '<', "$self->{dir}/$f.port" or return 0;
             my $p = <$fh>;
@@ -215,6 +238,8 @@ sub start_fakes {
 }
 
 sub sf_url    { "http://127.0.0.1:$_[0]{sf_port}" }
+sub woo_url   { "http://127.0.0.1:$_[0]{woo_port}" }
+sub hft71_url { "http://127.0.0.1:$_[0]{hft71_port}" }
 sub whmcs_url { "http://127.0.0.1:$_[0]{whmcs_port}" }
 
 sub worker_env {
@@ -239,6 +264,18 @@ sub worker_env {
         JOB_CLAIM_IDLE_MS   => 1000,
         HTTP_TIMEOUT_MS     => 3000,
         ($self->{opt}{edge} ? (EDGE_ATTEST_SECRET => $EDGE_SECRET) : ()),
+        ($self->{opt}{commerce} ? (
+            WOOCOMMERCE_URL             => $self->woo_url,
+            WOOCOMMERCE_CONSUMER_KEY    => $WC_KEY,
+            WOOCOMMERCE_CONSUMER_SECRET => $WC_CS,
+            HFT71_API_URL               => $self->hft71_url,
+            HFT71_USERNAME              => $HFT71_USER,
+            HFT71_PASSWORD              => $HFT71_PASS,
+            HFT71_POLL_INTERVAL_S       => 3600,
+            HFT71_SWEEP_INTERVAL_S      => 3600,
+            JOB_CLAIM_IDLE_MS           => 8000,
+            HTTP_TIMEOUT_MS             => 2000,
+        ) : ()),
         %{ $self->{opt}{worker_env} || {} },
         %extra,
     };
@@ -308,7 +345,9 @@ sub start_nginx {
     };
     my %vars = (MODULE => $MODULE, PORT => $self->{nginx_port},
                 WORKER_PORT => $self->{worker_port}, PREFIX => "$d/nginx",
-                EDGE_SECRET => $EDGE_SECRET, USER => $user);
+                EDGE_SECRET => $EDGE_SECRET, USER => $user,
+                STRIPE_SECRET => $STRIPE_SECRET, WC_SECRET => $WC_SECRET,
+                HFT71_SECRET => $HFT71_SECRET);
     $conf =~ s/\@(\w+)\@/exists $vars{$1} ? $vars{$1} : die "no var $1"/ge;
     open my $out, '>', "$d/nginx/nginx.conf" or die $!;
     print $out $conf;
@@ -366,7 +405,7 @@ sub sf_order {
 
 sub ledger {
     my ($self, $which) = @_;
-    my $url = $which eq 'sf' ? $self->sf_url : $self->whmcs_url;
+    my $url = $self->fake_url($which);
     my (undef, $data) = $self->request(GET => "$url/__ledger");
     return $data;
 }
@@ -386,16 +425,22 @@ sub publish_event {
     return $data;
 }
 
+sub fake_url {
+    my ($self, $which) = @_;
+    my $port = $self->{"${which}_port"} or die "no $which fake in this stack";
+    return "http://127.0.0.1:$port";
+}
+
 sub fail_next {
     my ($self, $which, %rule) = @_;
-    my $url = $which eq 'sf' ? $self->sf_url : $self->whmcs_url;
+    my $url = $self->fake_url($which);
     my ($status) = $self->request(POST => "$url/__fail", json => \%rule);
     die "fail rule refused: $status" unless $status == 204;
 }
 
 sub reset_faults {
     my ($self, $which) = @_;
-    my $url = $which eq 'sf' ? $self->sf_url : $self->whmcs_url;
+    my $url = $self->fake_url($which);
     my ($status) = $self->request(DELETE => "$url/__fail");
     die "clearing faults failed: $status" unless $status == 204;
 }
@@ -475,6 +520,120 @@ sub wait_job {
         my ($status, $data) = $self->worker(GET => "/jobs/$job_id");
         $last = $data;
         return $status == 200 && $want{ $data->{status} || '' };
+    });
+    return $last;
+}
+
+# -- the commerce flow -------------------------------------------------------
+
+# A WooCommerce order as the fake stores it (o{...} overrides).
+sub wc_seed {
+    my ($self, @orders) = @_;
+    my ($status) = $self->request(POST => $self->woo_url . '/__seed',
+                                  json => { orders => \@orders });
+    die "woo seed failed: $status" unless $status == 204;
+}
+
+sub wc_order {
+    my ($self, $id) = @_;
+    my (undef, $data) = $self->request(GET => $self->woo_url . "/__orders/$id");
+    return $data;
+}
+
+# HFT71's orders for a reference (the fake's state, not the API).
+sub hft71_orders_for {
+    my ($self, $ref) = @_;
+    return grep { $_->{reference} eq "$ref" } @{ $self->ledger('hft71')->{orders} };
+}
+
+sub hft71_set_status {
+    my ($self, $id, $status, %o) = @_;
+    my ($st, $data) = $self->request(POST => $self->hft71_url . '/__status',
+        json => { order_id => $id, status => $status, %o });
+    die "hft71 status failed: $st" unless $st == 200;
+    return $data;
+}
+
+sub hft71_webhook {
+    my ($self, $enabled) = @_;
+    my ($st) = $self->request(POST => $self->hft71_url . '/__webhook',
+                              json => { enabled => $enabled ? JSON::PP::true : JSON::PP::false });
+    die "hft71 webhook switch failed: $st" unless $st == 204;
+}
+
+# A Stripe event signed as Stripe does ("t=..,v1=hex(HMAC(secret, t.body))"),
+# through nginx. Returns (status, data, body).
+sub stripe_post {
+    my ($self, $event, %o) = @_;
+    my $body = ref $event ? $json->encode($event) : $event;
+    my $t = int($o{time} // time);
+    my $sig = hmac_sha256_hex("$t.$body", $o{secret} // $STRIPE_SECRET);
+    my ($st, $data) = $self->request(POST => $self->nginx_url . '/events/stripe',
+        body => $body, headers => { 'Stripe-Signature' => "t=$t,v1=$sig" });
+    return ($st, $data, $body);
+}
+
+my $evt_count = 0;
+# A Stripe event object for order $wc (type, o{object} merged into data.object).
+sub stripe_event {
+    my ($type, $wc, %o) = @_;
+    my $obj = { id => $o{object_id} // 'pi_' . sprintf('%x%06d', $$, ++$evt_count),
+                object => ($type =~ /^checkout/ ? 'checkout.session'
+                           : $type =~ /^charge\.refund\./ ? 'refund'
+                           : $type =~ /^charge/ ? 'charge' : 'payment_intent'),
+                amount => 1000, currency => 'eur',
+                metadata => (defined $wc ? { order_id => "$wc" } : {}),
+                %{ $o{object} || {} } };
+    return { id => $o{id} // sprintf('evt_%x%06d', $$, ++$evt_count),
+             object => 'event', api_version => '2024-06-20',
+             created => $o{created} // int(time), livemode => JSON::PP::false,
+             type => $type, data => { object => $obj } };
+}
+
+# A WooCommerce order webhook (the order as the body), signed with the
+# webhook secret (base64 HMAC-SHA256 of the body), through nginx.
+my $delivery = 0;
+sub wc_webhook {
+    my ($self, $order, %o) = @_;
+    my $body = $json->encode($order);
+    require MIME::Base64;
+    my $sig = MIME::Base64::encode_base64(
+        Digest::SHA::hmac_sha256($body, $o{secret} // $WC_SECRET), '');
+    return $self->request(POST => $self->nginx_url . '/events/woocommerce',
+        body => $body, headers => {
+            'X-WC-Webhook-Signature' => $sig,
+            'X-WC-Webhook-Topic' => $o{topic} // 'order.updated',
+            'X-WC-Webhook-Delivery-ID' => $o{delivery} // sprintf('%d%05d', $$, ++$delivery),
+            'X-WC-Webhook-Source' => 'https://shop.example.test/' });
+}
+
+# HFT71's status webhook body, as its fake would send it, through nginx.
+sub hft71_post {
+    my ($self, $payload, %o) = @_;
+    return $self->request(POST => $self->nginx_url . '/wp-json/hft71/v1/order-status',
+        json => $payload,
+        headers => { 'X-HFT71-Webhook-Secret' => $o{secret} // $HFT71_SECRET });
+}
+
+# Polls GET /commerce/orders/{id} until cond($view) (bounded).
+sub wait_commerce {
+    my ($self, $id, $timeout, $cond) = @_;
+    my $last;
+    wait_until("commerce order $id", $timeout, sub {
+        my ($st, $data) = $self->worker(GET => "/commerce/orders/$id");
+        $last = $data;
+        return $st == 200 && $cond->($data);
+    });
+    return $last;
+}
+
+# Polls the fake WooCommerce order until cond($order).
+sub wait_wc {
+    my ($self, $id, $timeout, $cond) = @_;
+    my $last;
+    wait_until("wc order $id", $timeout, sub {
+        $last = $self->wc_order($id);
+        return $last && $cond->($last);
     });
     return $last;
 }

@@ -191,6 +191,85 @@ test_billing_cycles(void **state)
 }
 
 
+static void
+commerce_env(void)
+{
+    env_reset();
+    env_set("WOOCOMMERCE_URL", "https://shop.example/");
+    env_set("WOOCOMMERCE_CONSUMER_KEY", "ck_abc");
+    env_set("WOOCOMMERCE_CONSUMER_SECRET", "cs_def");
+    env_set("HFT71_API_URL", "http://127.0.0.1:9999");
+    env_set("HFT71_USERNAME", "user");
+    env_set("HFT71_PASSWORD", "pw");
+}
+
+
+static void
+expect_commerce_failure(const char *name, const char *value,
+    const char *named)
+{
+    worker_config cfg;
+    char          err[256];
+
+    commerce_env();
+    env_set(name, value);
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, named));
+}
+
+
+static void
+test_commerce(void **state)
+{
+    worker_config cfg;
+    char          err[256];
+
+    (void) state;
+    env_reset();
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), 0);
+    assert_int_equal(cfg.commerce_enabled, 0);
+    config_free(&cfg);
+
+    commerce_env();
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), 0);
+    assert_int_equal(cfg.commerce_enabled, 1);
+    assert_string_equal(cfg.wc_url, "https://shop.example");
+    assert_int_equal(cfg.hft71_poll_interval_s, 300);
+    assert_int_equal(cfg.hft71_sweep_interval_s, 300);
+    config_free(&cfg);
+
+    /* one set turns the flow on: the rest is then required */
+    env_reset();
+    env_set("HFT71_API_URL", "https://hft71.example");
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "WOOCOMMERCE_URL is not set"));
+
+    expect_commerce_failure("WOOCOMMERCE_URL", "http://shop.example",
+                            "WOOCOMMERCE_URL must be https://");
+    expect_commerce_failure("HFT71_API_URL", "http://10.1.2.3:80",
+                            "HFT71_API_URL must be https://");
+    expect_commerce_failure("HFT71_API_URL", "ftp://x", "HFT71_API_URL");
+    expect_commerce_failure("WOOCOMMERCE_CONSUMER_KEY", "abc",
+                            "WOOCOMMERCE_CONSUMER_KEY is malformed");
+    expect_commerce_failure("WOOCOMMERCE_CONSUMER_SECRET", "",
+                            "WOOCOMMERCE_CONSUMER_SECRET is not set");
+    expect_commerce_failure("HFT71_PASSWORD", "", "HFT71_PASSWORD is not set");
+    expect_commerce_failure("HFT71_USERNAME", "a:b", "HFT71_USERNAME");
+    expect_commerce_failure("HFT71_POLL_INTERVAL_S", "0",
+                            "HFT71_POLL_INTERVAL_S is malformed");
+    expect_commerce_failure("HFT71_SWEEP_INTERVAL_S", "5m",
+                            "HFT71_SWEEP_INTERVAL_S is malformed");
+
+    assert_true(config_url_is_loopback_http("http://127.0.0.1:80/x"));
+    assert_true(config_url_is_loopback_http("http://localhost"));
+    assert_true(config_url_is_loopback_http("http://[::1]:8080"));
+    assert_false(config_url_is_loopback_http("http://127.0.0.1.evil.example"));
+    assert_false(config_url_is_loopback_http("http://localhost.evil"));
+    assert_false(config_url_is_loopback_http("http://u:p@127.0.0.1"));
+    assert_false(config_url_is_loopback_http("https://127.0.0.1"));
+}
+
+
 int
 main(void)
 {
@@ -199,6 +278,7 @@ main(void)
         cmocka_unit_test(test_missing_and_malformed),
         cmocka_unit_test(test_parsers),
         cmocka_unit_test(test_billing_cycles),
+        cmocka_unit_test(test_commerce),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
