@@ -11,13 +11,14 @@
 
 use lib 't/lib';
 use Webhook;
+# Both runners start nginx with LD_PRELOAD as it was when Test::Nginx was
+# loaded (the real one puts that value back before every start), so it is
+# set in a BEGIN block before the "use"; perl has started already: nginx
+# (and what the runner spawns) loads the library, this process keeps the
+# real clock.
+BEGIN { $ENV{LD_PRELOAD} = Webhook::faketime_library() }
 use Test::Nginx::Socket 'no_plan';
 
-# Both runners start nginx with this process's environment (the real
-# Test::Nginx has no TEST_NGINX_LD_PRELOAD but passes LD_PRELOAD on), and
-# perl has started already: nginx (and what the runner spawns) loads the
-# library, this process keeps the real clock.
-$ENV{LD_PRELOAD} = Webhook::faketime_library();
 $ENV{FAKETIME_FMT} = '%s';
 $ENV{FAKETIME_NO_CACHE} = 1;
 $ENV{FAKETIME_DONT_FAKE_MONOTONIC} = 1;

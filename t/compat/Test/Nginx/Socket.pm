@@ -56,6 +56,10 @@ our $NoNginxManager = 0;
 our $ForceRestartOnTest = defined $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST}
                           ? $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} : 1;
 our $DefaultTimeout = $ENV{TEST_NGINX_TIMEOUT} || 3;
+# As the real one: nginx gets LD_PRELOAD as it was when this module was
+# loaded (a suite that wants a preload sets it in a BEGIN block), after
+# TEST_NGINX_LD_PRELOAD.
+our $LdPreloadAtLoad = $ENV{LD_PRELOAD};
 our @EnvToNginx;
 our @BlockPreprocessors;
 
@@ -745,7 +749,9 @@ sub run_tests {
         $Server = Test::Nginx::Compat::Server->new(
             servroot => $ServRoot, binary => $bin,
             valgrind => _valgrind_options(),
-            ld_preload => $ENV{TEST_NGINX_LD_PRELOAD});
+            ld_preload => join(' ', grep { defined && length }
+                                    $ENV{TEST_NGINX_LD_PRELOAD},
+                                    $LdPreloadAtLoad));
         $Server->prepare;
     }
     $Server ||= Test::Nginx::Compat::Server->new(servroot => $ServRoot);

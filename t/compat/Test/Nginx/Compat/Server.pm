@@ -266,7 +266,11 @@ sub _spawn {
             open STDOUT, '>', $self->{stderr_file};
             open STDERR, '>&', \*STDOUT;
         }
-        $ENV{LD_PRELOAD} = $self->{ld_preload} if $self->{ld_preload};
+        if ($self->{ld_preload}) {
+            $ENV{LD_PRELOAD} = $self->{ld_preload};
+        } else {
+            delete $ENV{LD_PRELOAD};
+        }
         { no warnings 'exec'; exec { $cmd[0] } @cmd; }
         print STDERR "cannot exec $cmd[0]: $!\n";
         POSIX::_exit(127);
