@@ -19,12 +19,13 @@ typedef enum {
     RR_DELETE,          /* DELETE /webhooks/{id} */
     RR_DELIVER,         /* POST   /webhooks/{id} (from the edge) */
     RR_ROTATE,          /* POST   /webhooks/{id}/rotate */
-    RR_HEALTH           /* GET    /webhooks/{id}/health */
+    RR_HEALTH,          /* GET    /webhooks/{id}/health */
+    RR_OTHER            /* no such path */
 } rr_kind;
 
 static const char *const endpoint_names[] = {
     "create", "list", "service_health", "unhealthy", "get", "delete",
-    "delivery", "rotate", "health"
+    "delivery", "rotate", "health", "other"
 };
 
 typedef struct {
@@ -171,7 +172,8 @@ refuse(rr *r, unsigned status, const char *code, const char *message)
                        endpoint_names[r->kind], "status", (int) status,
                        "error", code, "message", message, "tenant", r->tenant,
                        "registration_id",
-                       r->kind >= RR_GET ? r->id : NULL));
+                       r->kind >= RR_GET && r->kind != RR_OTHER ? r->id
+                                                                : NULL));
     return reply(r, status, json_pack("{s:s,s:s}", "error", code, "message",
                                       message));
 }
@@ -695,6 +697,7 @@ registry_http_dispatch(const worker_config *cfg, queue *q, metrics *m,
     r.m = m;
     r.conn = conn;
     r.now = (long long) time(NULL);
+    r.kind = RR_OTHER;
     rc = rr_route(method, url, &r.kind, r.id, sizeof(r.id));
     if (rc == 404) {
         return refuse(&r, 404, "not_found", "No such endpoint");
