@@ -375,6 +375,19 @@ static const char rotate_lua[] =
     "redis.call('INCR', KEYS[2])\n"
     "return {0, ends}\n";
 
+/* KEYS: reg hash, reg:rev, reg:count. ARGV: tenant, status, now */
+static const char status_lua[] =
+    "local h = redis.call('HMGET', KEYS[1], 'tenant', 'status')\n"
+    "if not h[1] or h[1] ~= ARGV[1] then return 404 end\n"
+    "if h[2] == 'deleted' then return 409 end\n"
+    "if h[2] == ARGV[2] then return 1 end\n"
+    "redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])\n"
+    "redis.call('HINCRBY', KEYS[1], 'rev', 1)\n"
+    "redis.call('INCR', KEYS[2])\n"
+    "if h[2] then redis.call('HINCRBY', KEYS[3], h[2], -1) end\n"
+    "redis.call('HINCRBY', KEYS[3], ARGV[2], 1)\n"
+    "return 0\n";
+
 /* KEYS: reg hash, reg:rev. ARGV: now. Drops a secret_prev past its grace. */
 static const char purge_prev_lua[] =
     "local u = tonumber(redis.call('HGET', KEYS[1], 'secret_prev_until')\n"
@@ -728,6 +741,30 @@ registry_rotate(queue *q, const char *prefix, const char *tenant,
         rc = (int) r->element[0]->integer;
         *grace_ends = r->element[1]->integer;
     }
+    freeReplyObject(r);
+    return rc;
+}
+
+
+int
+registry_set_status(queue *q, const char *prefix, const char *tenant,
+    const char *id, const char *status, long long now)
+{
+    char         reg[160], rev[96], count[96], ts[24];
+    const char  *keys[3] = { reg, rev, count };
+    const char  *args[3] = { tenant, status, ts };
+    redisReply  *r;
+    int          rc;
+
+    key_of(reg, sizeof(reg), prefix, "reg:", id);
+    key_of(rev, sizeof(rev), prefix, "reg:rev", "");
+    key_of(count, sizeof(count), prefix, "reg:count", "");
+    snprintf(ts, sizeof(ts), "%lld", now);
+    r = eval(q, status_lua, 3, keys, 3, args, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    rc = r->type == REDIS_REPLY_INTEGER ? (int) r->integer : -1;
     freeReplyObject(r);
     return rc;
 }

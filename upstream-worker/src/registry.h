@@ -74,6 +74,10 @@ int registry_delete(queue *q, const char *prefix, const char *tenant,
 int registry_rotate(queue *q, const char *prefix, const char *tenant,
     const char *id, const char *secret, long long now, long grace_s,
     long long *grace_ends);
+/* status active <-> disabled: 0 changed; 1 it was so already; 404; 409
+ * deleted; -1. */
+int registry_set_status(queue *q, const char *prefix, const char *tenant,
+    const char *id, const char *status, long long now);
 /* The newest deliveries' summaries (array), or NULL on error. */
 json_t *registry_recent(queue *q, const char *prefix, const char *id,
     int count);

@@ -20,12 +20,14 @@ typedef enum {
     RR_DELIVER,         /* POST   /webhooks/{id} (from the edge) */
     RR_ROTATE,          /* POST   /webhooks/{id}/rotate */
     RR_HEALTH,          /* GET    /webhooks/{id}/health */
+    RR_DISABLE,         /* POST   /webhooks/{id}/disable */
+    RR_ENABLE,          /* POST   /webhooks/{id}/enable */
     RR_OTHER            /* no such path */
 } rr_kind;
 
 static const char *const endpoint_names[] = {
     "create", "list", "service_health", "unhealthy", "get", "delete",
-    "delivery", "rotate", "health", "other"
+    "delivery", "rotate", "health", "disable", "enable", "other"
 };
 
 typedef struct {
@@ -120,6 +122,10 @@ rr_route(const char *method, const char *url, rr_kind *kind, char *id,
     if (strcmp(slash, "/health") == 0) {
         *kind = RR_HEALTH;
         return get ? 0 : 405;
+    }
+    if (strcmp(slash, "/disable") == 0 || strcmp(slash, "/enable") == 0) {
+        *kind = slash[1] == 'd' ? RR_DISABLE : RR_ENABLE;
+        return post ? 0 : 405;
     }
     return 404;
 }
@@ -369,6 +375,34 @@ handle_delete(rr *r)
     return reply(r, 200, json_pack("{s:s,s:s,s:b}", "registrationId", r->id,
                                    "status", "deleted", "alreadyDeleted",
                                    rc == 1));
+}
+
+
+static enum MHD_Result
+handle_status(rr *r)
+{
+    const char *status = r->kind == RR_DISABLE ? "disabled" : "active";
+    int         rc = registry_set_status(r->q, prefix(r), r->tenant, r->id,
+                                         status, r->now);
+
+    if (rc < 0) {
+        return unavailable(r);
+    }
+    if (rc == 404) {
+        return not_found(r);
+    }
+    if (rc == 409) {
+        return refuse(r, 409, "registration_deleted",
+                      "A deleted registration cannot be enabled or "
+                      "disabled");
+    }
+    if (rc == 0) {
+        log_json("info", "registry_status_changed",
+                 json_pack("{s:s,s:s,s:s}", "registration_id", r->id,
+                           "tenant", r->tenant, "status", status));
+    }
+    return reply(r, 200, json_pack("{s:s,s:s,s:b}", "registrationId", r->id,
+                                   "status", status, "changed", rc == 0));
 }
 
 
@@ -739,6 +773,9 @@ registry_http_dispatch(const worker_config *cfg, queue *q, metrics *m,
         return handle_rotate(&r, body, len);
     case RR_HEALTH:
         return handle_health(&r);
+    case RR_DISABLE:
+    case RR_ENABLE:
+        return handle_status(&r);
     default:
         return not_found(&r);
     }

@@ -176,7 +176,9 @@ subtest 'tokens: missing, wrong or foreign tokens are 401 on every endpoint' => 
                  [ GET => '/webhooks/wh_000000000000000000000000' ],
                  [ DELETE => '/webhooks/wh_000000000000000000000000' ],
                  [ POST => '/webhooks/wh_000000000000000000000000/rotate' ],
-                 [ GET => '/webhooks/wh_000000000000000000000000/health' ]);
+                 [ GET => '/webhooks/wh_000000000000000000000000/health' ],
+                 [ POST => '/webhooks/wh_000000000000000000000000/disable' ],
+                 [ POST => '/webhooks/wh_000000000000000000000000/enable' ]);
     for my $c (@calls) {
         my ($m, $path) = @$c;
         for my $auth (undef, 'Bearer wrong-token', "Basic $TOKEN{a}", "Bearer",
@@ -346,7 +348,8 @@ subtest "another tenant's registration is 404 on every endpoint and stays untouc
     my $before = hgetall("${P}reg:$id");
     my ($st_u, $b_u) = api('b', GET => '/webhooks/wh_ffffffffffffffffffffffff');
     for my $c ([ GET => "/webhooks/$id" ], [ DELETE => "/webhooks/$id" ],
-               [ POST => "/webhooks/$id/rotate" ], [ GET => "/webhooks/$id/health" ]) {
+               [ POST => "/webhooks/$id/rotate" ], [ GET => "/webhooks/$id/health" ],
+               [ POST => "/webhooks/$id/disable" ], [ POST => "/webhooks/$id/enable" ]) {
         my ($m, $path) = @$c;
         my ($st, $b) = api('b', $m, $path);
         is $st, 404, "tenant b: $m $path 404";
@@ -617,6 +620,47 @@ subtest 'delivery: refused without a good attestation, for a non-active or unkno
     is rc('XLEN', $stream), $n0, 'still nothing queued on salesforce';
 };
 
+subtest 'disable and enable: the edge reads disabled (410), then active again' => sub {
+    my $id = $r1->{registrationId};
+    my $rev0 = rc('GET', "${P}reg:rev");
+    my $hrev = hgetall("${P}reg:$id")->{rev};
+    my ($st, $b) = api('b', POST => "/webhooks/$id/disable");
+    is $st, 404, "tenant b cannot disable tenant a's";
+    is hgetall("${P}reg:$id")->{status}, 'active', 'still active';
+    ($st, $b) = api('a', POST => "/webhooks/$id/disable");
+    is $st, 200, 'disable: 200';
+    is $b->{status}, 'disabled', 'disabled';
+    ok $b->{changed}, 'changed';
+    my $h = hgetall("${P}reg:$id");
+    is $h->{status}, 'disabled', 'status disabled in Redis';
+    is $h->{rev}, $hrev + 1, 'rev incremented';
+    is rc('GET', "${P}reg:rev"), $rev0 + 1, 'reg:rev incremented';
+    is $h->{secret}, $r1->{webhookSecret}, 'the secret is kept';
+    ($st, $b) = deliver($id, '{}');
+    is $st, 410, 'a delivery: 410';
+    is $b->{error}, 'registration_disabled', 'registration_disabled';
+    ($st, $b) = api('a', POST => "/webhooks/$id/disable");
+    is $st, 200, 'disable again: 200';
+    ok !$b->{changed}, 'not changed';
+    is rc('GET', "${P}reg:rev"), $rev0 + 1, 'reg:rev not moved';
+    (undef, $b) = health($id);
+    like $b->{recommendations}[0], qr/^the registration is disabled/, 'health says so';
+    (undef, $b) = api('a', GET => '/webhooks?status=disabled');
+    is_deeply [ map { $_->{registrationId} } @{ $b->{webhooks} } ], [ $id ], 'status=disabled list';
+    my (undef, undef, $res) = $s->worker(GET => '/metrics');
+    like $res->{content}, qr/^webhook_worker_registry_registrations\{status="disabled"\} 1$/m,
+        'the gauge counts it';
+    ($st, $b) = api('a', POST => "/webhooks/$id/enable");
+    is $st, 200, 'enable: 200';
+    is $b->{status}, 'active', 'active';
+    ok $b->{changed}, 'changed';
+    is rc('GET', "${P}reg:rev"), $rev0 + 2, 'reg:rev incremented';
+    ($st) = deliver($id, '{}');
+    is $st, 202, 'deliveries again';
+    ($st) = api('a', GET => "/webhooks/$id/disable");
+    is $st, 405, 'GET disable: 405';
+};
+
 subtest 'delete: status deleted, secrets removed, key kept 30 days; the edge reads 410' => sub {
     my $id = $r2->{registrationId};
     my $rev0 = rc('GET', "${P}reg:rev");
@@ -648,6 +692,8 @@ subtest 'delete: status deleted, secrets removed, key kept 30 days; the edge rea
     ($st, $b) = api('a', POST => "/webhooks/$id/rotate");
     is $st, 409, 'rotate a deleted one: 409';
     is $b->{error}, 'registration_deleted', 'registration_deleted';
+    ($st, $b) = api('a', POST => "/webhooks/$id/enable");
+    is $st, 409, 'enable a deleted one: 409';
     ($st, $b) = api('a', GET => "/webhooks/$id");
     is $b->{status}, 'deleted', 'GET still shows it, deleted';
     ok defined $b->{deletedAt}, 'deletedAt';
@@ -674,7 +720,7 @@ subtest 'metrics: registrations by status, deliveries queued, API requests by ou
     like $m, qr/^webhook_worker_registry_requests_total\{endpoint="get",code="404"\} [1-9]/m, '404s';
     like $m, qr/^webhook_worker_registry_requests_total\{endpoint="delivery",code="401"\} [1-9]/m,
         'refused deliveries';
-    like $m, qr/^webhook_worker_registry_deliveries_queued_total\{provider="salesforce"\} 28$/m,
+    like $m, qr/^webhook_worker_registry_deliveries_queued_total\{provider="salesforce"\} 29$/m,
         'deliveries queued by provider';
     like $m, qr/^# TYPE webhook_worker_registry_registrations gauge$/m, 'a gauge';
     my ($active) = $m =~ /^webhook_worker_registry_registrations\{status="active"\} (\d+)$/m;
