@@ -463,6 +463,23 @@ eval(queue *q, const char *script, int nkeys, const char **keys, int nargs,
 }
 
 
+/* A script whose reply is an integer: it, or -1. */
+static int
+eval_int(queue *q, const char *script, int nkeys, const char **keys,
+    int nargs, const char **args)
+{
+    redisReply *r = eval(q, script, nkeys, keys, nargs, args, NULL);
+    int         rc;
+
+    if (r == NULL) {
+        return -1;
+    }
+    rc = r->type == REDIS_REPLY_INTEGER ? (int) r->integer : -1;
+    freeReplyObject(r);
+    return rc;
+}
+
+
 int
 registry_create(queue *q, const char *prefix, const char *tenant,
     const registry_create_req *req, const char *id, const char *secret,
@@ -471,8 +488,6 @@ registry_create(queue *q, const char *prefix, const char *tenant,
     char         reg[160], ids[96], tset[192], rev[96], count[96], ts[24];
     const char  *keys[5] = { reg, ids, tset, rev, count };
     const char  *args[8];
-    redisReply  *r;
-    int          rc;
 
     key_of(reg, sizeof(reg), prefix, "reg:", id);
     key_of(ids, sizeof(ids), prefix, "reg:ids", "");
@@ -488,13 +503,7 @@ registry_create(queue *q, const char *prefix, const char *tenant,
     args[5] = req->events;
     args[6] = secret;
     args[7] = ts;
-    r = eval(q, create_lua, 5, keys, 8, args, NULL);
-    if (r == NULL) {
-        return -1;
-    }
-    rc = r->type == REDIS_REPLY_INTEGER ? (int) r->integer : -1;
-    freeReplyObject(r);
-    return rc;
+    return eval_int(q, create_lua, 5, keys, 8, args);
 }
 
 
@@ -697,8 +706,6 @@ registry_delete(queue *q, const char *prefix, const char *tenant,
     char         reg[160], rev[96], count[96], recent[176], ts[24], ttl[24];
     const char  *keys[4] = { reg, rev, count, recent };
     const char  *args[3] = { tenant, ts, ttl };
-    redisReply  *r;
-    int          rc;
 
     key_of(reg, sizeof(reg), prefix, "reg:", id);
     key_of(rev, sizeof(rev), prefix, "reg:rev", "");
@@ -706,13 +713,7 @@ registry_delete(queue *q, const char *prefix, const char *tenant,
     snprintf(recent, sizeof(recent), "%sreg:%s:recent", prefix, id);
     snprintf(ts, sizeof(ts), "%lld", now);
     snprintf(ttl, sizeof(ttl), "%d", REGISTRY_DELETED_TTL_S);
-    r = eval(q, delete_lua, 4, keys, 3, args, NULL);
-    if (r == NULL) {
-        return -1;
-    }
-    rc = r->type == REDIS_REPLY_INTEGER ? (int) r->integer : -1;
-    freeReplyObject(r);
-    return rc;
+    return eval_int(q, delete_lua, 4, keys, 3, args);
 }
 
 
@@ -753,20 +754,12 @@ registry_set_status(queue *q, const char *prefix, const char *tenant,
     char         reg[160], rev[96], count[96], ts[24];
     const char  *keys[3] = { reg, rev, count };
     const char  *args[3] = { tenant, status, ts };
-    redisReply  *r;
-    int          rc;
 
     key_of(reg, sizeof(reg), prefix, "reg:", id);
     key_of(rev, sizeof(rev), prefix, "reg:rev", "");
     key_of(count, sizeof(count), prefix, "reg:count", "");
     snprintf(ts, sizeof(ts), "%lld", now);
-    r = eval(q, status_lua, 3, keys, 3, args, NULL);
-    if (r == NULL) {
-        return -1;
-    }
-    rc = r->type == REDIS_REPLY_INTEGER ? (int) r->integer : -1;
-    freeReplyObject(r);
-    return rc;
+    return eval_int(q, status_lua, 3, keys, 3, args);
 }
 
 
