@@ -552,14 +552,20 @@ registry_get(queue *q, const char *prefix, const char *tenant,
 }
 
 
+static long long
+created_of(const json_t *rec)
+{
+    const char *s = json_string_value(json_object_get(rec, "created_at"));
+
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+
 static int
 by_created(const void *a, const void *b)
 {
-    json_t * const *x = a, * const *y = b;
-    long long cx = strtoll(json_string_value(json_object_get(*x,
-                                                "created_at")) ?: "0", NULL, 10);
-    long long cy = strtoll(json_string_value(json_object_get(*y,
-                                                "created_at")) ?: "0", NULL, 10);
+    json_t * const  *x = a, * const *y = b;
+    long long        cx = created_of(*x), cy = created_of(*y);
 
     if (cx != cy) {
         return cx < cy ? -1 : 1;
@@ -1048,15 +1054,17 @@ registry_view(const json_t *rec, const char *base_url, long long now)
 
 
 json_t *
-registry_health_view(const json_t *rec, const registry_stats *st,
+registry_health_view(const json_t *rec, const registry_stats *counted,
     long long now, long window_s)
 {
+    registry_stats          stats = *counted, *st = &stats;
     registry_health_status  h = registry_health_of(st);
     json_t                 *v, *by, *recs;
     const char             *status = field(rec, "status");
     char                    text[200];
     size_t                  i;
 
+    st->created_at = created_of(rec);
     by = json_object();
     for (i = 0; by != NULL && i < st->n_reasons; i++) {
         json_object_set_new(by, st->reasons[i].name,

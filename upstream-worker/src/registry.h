@@ -115,6 +115,7 @@ int registry_deliver(queue *q, const char *prefix,
 json_t *registry_events_json(const char *events);
 json_t *registry_view(const json_t *rec, const char *base_url,
     long long now);
+/* st as counted; its created_at is taken from the record. */
 json_t *registry_health_view(const json_t *rec, const registry_stats *st,
     long long now, long window_s);
 

@@ -44,7 +44,9 @@ registry_health_of(const registry_stats *s)
     {
         return HEALTH_FAILED;
     }
-    if (s->failures >= 1 && s->failures * 100 >= total * REGISTRY_DEGRADED_PCT) {
+    if (s->failures >= 1
+        && s->failures * 100 >= total * REGISTRY_DEGRADED_PCT)
+    {
         return HEALTH_DEGRADED;
     }
     return HEALTH_HEALTHY;

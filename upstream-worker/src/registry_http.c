@@ -68,7 +68,8 @@ static int
 rr_route(const char *method, const char *url, rr_kind *kind, char *id,
     size_t id_len)
 {
-    int          get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int          get = strcmp(method, "GET") == 0
+                       || strcmp(method, "HEAD") == 0;
     int          post = strcmp(method, "POST") == 0;
     const char  *rest, *slash;
 
@@ -456,7 +457,6 @@ handle_health(rr *r)
     registry_stats   st;
     json_t          *rec = own_record(r, &ret), *v;
     const char      *ids[1] = { r->id };
-    const char      *created;
 
     if (rec == NULL) {
         return ret;
@@ -467,8 +467,6 @@ handle_health(rr *r)
         json_decref(rec);
         return unavailable(r);
     }
-    created = json_string_value(json_object_get(rec, "created_at"));
-    st.created_at = created ? strtoll(created, NULL, 10) : 0;
     v = registry_health_view(rec, &st, r->now,
                              r->cfg->registry_health_window_s);
     json_decref(rec);
@@ -517,15 +515,11 @@ tenant_health(rr *r, json_t **all_out)
     }
     n = 0;
     json_array_foreach(all, i, rec) {
-        const char *created;
-
         if (strcmp(json_string_value(json_object_get(rec, "status")) ?: "",
                    "active") != 0)
         {
             continue;
         }
-        created = json_string_value(json_object_get(rec, "created_at"));
-        st[n].created_at = created ? strtoll(created, NULL, 10) : 0;
         json_array_append_new(out, registry_health_view(rec, &st[n], r->now,
                                   r->cfg->registry_health_window_s));
         n++;
@@ -557,8 +551,8 @@ handle_unhealthy(rr *r)
     json_decref(views);
     return reply(r, 200, json_pack("{s:I,s:I,s:o}", "count",
                                    (json_int_t) json_array_size(out),
-                                   "windowSeconds",
-                                   (json_int_t) r->cfg->registry_health_window_s,
+                                   "windowSeconds", (json_int_t)
+                                   r->cfg->registry_health_window_s,
                                    "webhooks", out));
 }
 
