@@ -182,6 +182,15 @@ export WORKER_ENV=${WORKER_ENV:-local}
 if [ -z "${NO_NGINX:-}" ]; then
     export EDGE_ATTEST_SECRET=${EDGE_ATTEST_SECRET:-$attest_secret}
 fi
+# webhook registrations (issue 14): a demo tenant whose token is made once
+if [ -z "${REGISTRY_TOKENS_FILE:-}" ]; then
+    if [ ! -s "$run/registry-tokens" ]; then
+        (umask 077; "$here/scripts/registry-token.sh" demo >"$run/registry-demo-token.txt")
+        sed -n 2p "$run/registry-demo-token.txt" >"$run/registry-tokens"
+    fi
+    export REGISTRY_TOKENS_FILE=$run/registry-tokens
+fi
+export REGISTRY_PUBLIC_BASE_URL=${REGISTRY_PUBLIC_BASE_URL:-http://127.0.0.1:$edge_port}
 "$here/build/webhook-worker" > >(tee -a "$run/worker.log") 2>&1 &
 pids+=($!)
 wait_port worker "$worker_port"
@@ -221,6 +230,9 @@ cat <<MSG
   A WooCommerce order paid through Stripe, sent to HFT71 and completed by
   HFT71's webhook (--no-webhook: by polling):
       $here/scripts/send-sample.sh --stripe [--no-webhook]
+  Webhook registrations: tenant "demo", its token in
+      $run/registry-demo-token.txt
+  (the API walk: upstream-worker/README.md, "Manual testing: make run")
   Worker state:  curl -s http://127.0.0.1:$worker_port/health
   Ctrl-C stops everything this script started.
 

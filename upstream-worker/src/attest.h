@@ -31,4 +31,16 @@ const char *attest_result_message(attest_result r);
 int attest_compute(const char *secret, const char *provider, const char *id,
     const char *edge_time, const void *body, size_t body_len, char *out);
 
+/*
+ * A registry delivery (POST /webhooks/<id>, issue 14's contract): the same
+ * MAC over "r1:" registration ":" provider ":" id ":" edge_time ":"
+ * hex(SHA256(raw body)).
+ */
+attest_result attest_verify_registry(const char *secret,
+    const char *registration, const attest_headers *h, const void *body,
+    size_t body_len, time_t now, long max_age_s);
+int attest_compute_registry(const char *secret, const char *registration,
+    const char *provider, const char *id, const char *edge_time,
+    const void *body, size_t body_len, char *out);
+
 #endif

@@ -294,6 +294,59 @@ commerce_load(worker_config *cfg, config_getenv_fn get, char *err,
 }
 
 
+/* The registry (issue 14): tokens are read (hashes only) at start. */
+static int
+registry_load(worker_config *cfg, config_getenv_fn get, char *err,
+    size_t err_len)
+{
+    const char *p;
+    char        why[256];
+
+    if (take_string(get, "REGISTRY_TOKENS_FILE", 0,
+                    &cfg->registry_tokens_file, err, err_len) != 0)
+    {
+        return -1;
+    }
+    if (cfg->registry_tokens_file == NULL) {
+        return 0;
+    }
+    cfg->registry_enabled = 1;
+    if (registry_tokens_load(cfg->registry_tokens_file,
+                             &cfg->registry_tokens, why, sizeof(why)) != 0)
+    {
+        return fail(err, err_len, "REGISTRY_TOKENS_FILE", why);
+    }
+    if (take_string(get, "REGISTRY_PUBLIC_BASE_URL", 1,
+                    &cfg->registry_base_url, err, err_len) != 0)
+    {
+        return -1;
+    }
+    trim_slashes(cfg->registry_base_url);
+    if (!http_url_valid(cfg->registry_base_url)) {
+        return fail(err, err_len, "REGISTRY_PUBLIC_BASE_URL",
+                    "is malformed: want the edge's http(s) base URL");
+    }
+    p = get("REGISTRY_REDIS_PREFIX");
+    cfg->registry_prefix = strdup(p && p[0] ? p : "webhook:");
+    if (cfg->registry_prefix == NULL) {
+        return fail(err, err_len, "REGISTRY_REDIS_PREFIX", "out of memory");
+    }
+    if (strlen(cfg->registry_prefix) > 64
+        || strspn(cfg->registry_prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "abcdefghijklmnopqrstuvwxyz0123456789:_-.{}")
+           != strlen(cfg->registry_prefix))
+    {
+        return fail(err, err_len, "REGISTRY_REDIS_PREFIX",
+                    "is malformed: want up to 64 of [A-Za-z0-9:_.{}-]");
+    }
+    return take_long(get, "REGISTRY_ROTATE_GRACE_S", 86400, 0, 604800,
+                     &cfg->registry_rotate_grace_s, err, err_len) != 0
+        || take_long(get, "REGISTRY_HEALTH_WINDOW_S", 900, 60, 86400,
+                     &cfg->registry_health_window_s, err, err_len) != 0
+        ? -1 : 0;
+}
+
+
 int
 config_load(worker_config *cfg, config_getenv_fn get, char *err,
     size_t err_len)
@@ -458,6 +511,9 @@ config_load(worker_config *cfg, config_getenv_fn get, char *err,
     if (commerce_load(cfg, get, err, err_len) != 0) {
         goto failed;
     }
+    if (registry_load(cfg, get, err, err_len) != 0) {
+        goto failed;
+    }
 #undef REQUIRED
     return 0;
 
@@ -490,5 +546,9 @@ config_free(worker_config *cfg)
     free(cfg->hft71_url);
     free(cfg->hft71_username);
     free(cfg->hft71_password);
+    free(cfg->registry_tokens_file);
+    registry_tokens_free(&cfg->registry_tokens);
+    free(cfg->registry_base_url);
+    free(cfg->registry_prefix);
     memset(cfg, 0, sizeof(*cfg));
 }

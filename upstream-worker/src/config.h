@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "registry_tokens.h"
+
 typedef char *(*config_getenv_fn)(const char *name);
 
 typedef struct {
@@ -57,6 +59,15 @@ typedef struct {
     char          *hft71_password;
     long           hft71_poll_interval_s;   /* HFT71_POLL_INTERVAL_S */
     long           hft71_sweep_interval_s;  /* HFT71_SWEEP_INTERVAL_S */
+    /* webhook registrations (issue 14): on when REGISTRY_TOKENS_FILE is
+     * set, and then REGISTRY_PUBLIC_BASE_URL is required */
+    int            registry_enabled;
+    char          *registry_tokens_file;    /* REGISTRY_TOKENS_FILE */
+    registry_tokens registry_tokens;        /* read from it at start */
+    char          *registry_base_url;       /* REGISTRY_PUBLIC_BASE_URL */
+    char          *registry_prefix;         /* REGISTRY_REDIS_PREFIX */
+    long           registry_rotate_grace_s; /* REGISTRY_ROTATE_GRACE_S */
+    long           registry_health_window_s; /* REGISTRY_HEALTH_WINDOW_S */
 } worker_config;
 
 /*

@@ -10,6 +10,7 @@
 #include "jobs/commerce.h"
 #include "commerce_intake.h"
 #include "crypto.h"
+#include "registry_http.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -973,8 +974,14 @@ dispatch(intake_thread *s, struct MHD_Connection *conn, const char *method,
     const char *url, request_state *st)
 {
     route rt;
-    int   rc = route_match(method, url, &rt);
+    int   rc;
 
+    if (s->cfg->registry_enabled && registry_http_path(url)) {
+        return registry_http_dispatch(s->cfg, s->queue, s->metrics, conn,
+                                      method, url, st->body, st->len,
+                                      st->too_large);
+    }
+    rc = route_match(method, url, &rt);
     if (rc == 404) {
         return send_error(conn, 404, "not_found", "No such endpoint");
     }
@@ -1026,6 +1033,9 @@ dispatch(intake_thread *s, struct MHD_Connection *conn, const char *method,
     case ROUTE_METRICS: {
         char *text = metrics_render(s->metrics);
 
+        if (s->cfg->registry_enabled) {
+            text = registry_metrics_append(text, s->cfg, s->queue);
+        }
         return text ? send_text(conn, 200, "text/plain; version=0.0.4", text,
                                 NULL, NULL)
                     : MHD_NO;

@@ -26,6 +26,8 @@ enum {
     FAM_HFT71_DUPS,
     FAM_STATUS_UPDATES,
     FAM_STRIPE,
+    FAM_REGISTRY_REQUESTS,
+    FAM_REGISTRY_QUEUED,
     FAM_COUNT
 };
 
@@ -54,6 +56,11 @@ static const struct {
       "HFT71 statuses by source (webhook, poll) and outcome.", 0 },
     { "webhook_worker_stripe_events_total",
       "Stripe events handled, by effect and outcome.", 0 },
+    { "webhook_worker_registry_requests_total",
+      "Registration API and delivery requests by endpoint and HTTP status.",
+      0 },
+    { "webhook_worker_registry_deliveries_queued_total",
+      "Registry deliveries queued on a tenant's stream, by provider.", 0 },
 };
 
 struct metrics {
@@ -177,6 +184,8 @@ metrics_commerce(metrics *m, metrics_counter c, const char *a, const char *b)
         [MC_HFT71_DUPLICATE] = { FAM_HFT71_DUPS, "how", NULL },
         [MC_STATUS_UPDATE] = { FAM_STATUS_UPDATES, "source", "outcome" },
         [MC_STRIPE_EVENT] = { FAM_STRIPE, "effect", "outcome" },
+        [MC_REGISTRY_REQUEST] = { FAM_REGISTRY_REQUESTS, "endpoint", "code" },
+        [MC_REGISTRY_QUEUED] = { FAM_REGISTRY_QUEUED, "provider", NULL },
     };
     char l[160];
 

@@ -25,7 +25,9 @@ typedef enum {
     MC_HFT71_SENT,          /* source */
     MC_HFT71_DUPLICATE,     /* how */
     MC_STATUS_UPDATE,       /* source, outcome */
-    MC_STRIPE_EVENT         /* effect, outcome */
+    MC_STRIPE_EVENT,        /* effect, outcome */
+    MC_REGISTRY_REQUEST,    /* endpoint, code (the registration API) */
+    MC_REGISTRY_QUEUED      /* provider (deliveries queued) */
 } metrics_counter;
 void metrics_commerce(metrics *m, metrics_counter c, const char *a,
     const char *b);

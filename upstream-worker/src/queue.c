@@ -325,7 +325,6 @@ queue_hash_get(queue *q, const char *key, int *failed)
 {
     redisReply *r;
     json_t     *obj;
-    size_t      i;
 
     *failed = 0;
     if (queue_ready(q) != 0) {
@@ -337,17 +336,32 @@ queue_hash_get(queue *q, const char *key, int *failed)
         *failed = 1;
         return NULL;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-        freeReplyObject(r);
+    obj = queue_reply_hash(r);
+    freeReplyObject(r);
+    return obj;
+}
+
+
+json_t *
+queue_reply_hash(const struct redisReply *r)
+{
+    json_t *obj;
+    size_t  i;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
         return NULL;
     }
     obj = json_object();
     for (i = 0; obj && i + 1 < r->elements; i += 2) {
+        if (r->element[i]->type != REDIS_REPLY_STRING
+            || r->element[i + 1]->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
         json_object_set_new(obj, r->element[i]->str,
                             json_stringn(r->element[i + 1]->str,
                                          r->element[i + 1]->len));
     }
-    freeReplyObject(r);
     return obj;
 }
 
@@ -1012,6 +1026,46 @@ queue_argv(queue *q, int argc, const char **argv)
         lens[i] = strlen(argv[i]);
     }
     return check(q, redisCommandArgv(q->c, argc, argv, lens));
+}
+
+
+int
+queue_pipeline(queue *q, size_t n, const int *argc,
+    const char *const *const *argv, const size_t *const *lens,
+    struct redisReply **replies)
+{
+    size_t  i, j;
+    void   *r;
+
+    for (i = 0; i < n; i++) {
+        replies[i] = NULL;
+    }
+    if (queue_ready(q) != 0) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if (redisAppendCommandArgv(q->c, argc[i], (const char **) argv[i],
+                                   lens ? lens[i] : NULL) != REDIS_OK)
+        {
+            snprintf(q->err, sizeof(q->err), "redis: %s", q->c->errstr);
+            drop(q);
+            return -1;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (redisGetReply(q->c, &r) != REDIS_OK || r == NULL) {
+            snprintf(q->err, sizeof(q->err), "redis: %s",
+                     q->c->errstr[0] ? q->c->errstr : "no reply");
+            for (j = 0; j < i; j++) {
+                freeReplyObject(replies[j]);
+                replies[j] = NULL;
+            }
+            drop(q);
+            return -1;
+        }
+        replies[i] = r;
+    }
+    return 0;
 }
 
 

@@ -170,6 +170,18 @@ int queue_release_addorder(queue *q, const char *order_id, const char *job_id);
 struct redisReply;
 struct redisReply *queue_argv(queue *q, int argc, const char **argv);
 
+/*
+ * n commands sent at once and their replies read after (one round trip):
+ * 0 with every replies[i] set (error replies among them, as Redis sent
+ * them; freeReplyObject each), or -1 with queue_error set and none. lens
+ * (or lens[i]) NULL: the arguments are C strings.
+ */
+int queue_pipeline(queue *q, size_t n, const int *argc,
+    const char *const *const *argv, const size_t *const *lens,
+    struct redisReply **replies);
+/* An HGETALL reply as a JSON object of strings; NULL when empty. */
+json_t *queue_reply_hash(const struct redisReply *r);
+
 /* Publishes an integration's last success (never moves it backwards). */
 int queue_mark_success(queue *q, const char *integration, long long now_ms);
 int queue_stats_get(queue *q, queue_stats *s);

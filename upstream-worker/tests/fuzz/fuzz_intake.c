@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for what the worker parses from the network: routes,
- * Quick Action and event bodies, and the attestation headers.
+ * Quick Action and event bodies, the attestation headers, and the
+ * registry's bodies, tokens file, bearer header and r1 attestation.
  *
  *   make -C upstream-worker fuzz FUZZ_SECONDS=60
  */
@@ -11,6 +12,8 @@
 
 #include "attest.h"
 #include "intake.h"
+#include "registry.h"
+#include "registry_tokens.h"
 
 
 /* Splits data at NUL bytes into up to n NUL-terminated pieces. */
@@ -56,6 +59,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h.provider = p[4];
     h.id = p[5];
     attest_verify("secret", &h, data, size, 1700000000, 300);
+    attest_verify_registry("secret", p[1], &h, data, size, 1700000000, 300);
+    {
+        registry_create_req  cr;
+        registry_tokens      tokens;
+        registry_stats       st;
+        const char          *code;
+        long                 grace;
+
+        if (registry_parse_create(p[1], (const char *) data, size, &cr,
+                                  &code, err, sizeof(err)) == 0)
+        {
+            json_decref(registry_events_json(cr.events));
+        }
+        registry_create_req_free(&cr);
+        registry_parse_rotate((const char *) data, size, 60, &grace, &code,
+                              err, sizeof(err));
+        if (registry_tokens_parse((const char *) data, size, &tokens, err,
+                                  sizeof(err)) == 0)
+        {
+            registry_tokens_tenant(&tokens, p[2]);
+            registry_tokens_free(&tokens);
+        }
+        memset(&st, 0, sizeof(st));
+        registry_stats_add(&st, p[2], (long long) size);
+        registry_stats_add(&st, p[3], 1);
+        json_decref(registry_health_recommendations(&st, 1700000000, 900));
+        registry_id_valid(p[4]);
+    }
     free(buf);
     return 0;
 }
