@@ -57,6 +57,12 @@ typedef struct {
     char          *hft71_password;
     long           hft71_poll_interval_s;   /* HFT71_POLL_INTERVAL_S */
     long           hft71_sweep_interval_s;  /* HFT71_SWEEP_INTERVAL_S */
+    /* the stock sync (with the commerce flow) */
+    int            stock_sync_enabled;      /* HFT71_STOCK_SYNC_ENABLED */
+    long           stock_interval_s;        /* HFT71_STOCK_INTERVAL_S */
+    long           stock_page_size;         /* HFT71_STOCK_PAGE_SIZE */
+    long           stock_index_max_age_s;   /* STOCK_INDEX_MAX_AGE_S */
+    char          *stock_priority_skus;     /* STOCK_PRIORITY_SKUS, or NULL */
 } worker_config;
 
 /*
