@@ -17,6 +17,8 @@ use lib "$FindBin::Bin/../tests/lib";
 use Time::HiRes qw(time sleep);
 use WorkerStack;
 
+$| = 1;
+
 my $skus = $ENV{SKUS} || 50000;
 my $share = $ENV{VARIATION_SHARE} // 0.25;
 my $per_parent = $ENV{PER_PARENT} || 25;

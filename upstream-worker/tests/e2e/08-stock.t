@@ -370,6 +370,10 @@ subtest 'the timer, with two workers' => sub {
         $open = 0 if $_->{detail} eq 'run_finished';
     }
     is $overlap, 0, 'never two runs at once';
+    my %holders = map { $_->{run_id} => 0 } @timer;
+    $holders{ $_->{run_id} }++ for grep { exists $holders{ $_->{run_id} }
+                                          && $_->{detail} =~ /^run_(started|resumed)$/ } @log;
+    is scalar(grep { $_ != 1 } values %holders), 0, 'each run taken up by one worker, once';
     my @starts = map { $_->{ts_ms} } @timer;
     my @gaps = map { $starts[$_] - $starts[$_ - 1] } 1 .. $#starts;
     is scalar(grep { $_ < 1500 } @gaps), 0, 'timer runs at least the interval apart (both workers)';
