@@ -7,13 +7,16 @@
 # quantities changed. Prints wall time, the calls each fake counted (per
 # endpoint), items written and the worker's peak RSS (VmHWM, reset between
 # the runs through /proc/PID/clear_refs) and checks that WooCommerce holds
-# HFT71's quantities after each run. Bounded: DEADLINE_S (600) per run.
+# HFT71's quantities after each run; then times GET /stock/drift (full and
+# ?sample=50). Bounded: DEADLINE_S (600) per run.
 # Stack: the e2e harness's Redis, fakes and one worker, on free loopback
 # ports; all stopped at the end.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../tests/lib";
+use HTTP::Tiny;
+use JSON::PP;
 use Time::HiRes qw(time sleep);
 use WorkerStack;
 
@@ -100,5 +103,16 @@ my $ok = run('first sync');
 my $changed = ctl('hft71', POST => '/__stock', json => { churn => $churn, seed => 2 });
 printf "churn: %d SKUs changed in HFT71 (%.1f %%)\n", scalar(@{ $changed->{changed} }), 100 * $churn;
 $ok = run('resync') && $ok;
+
+# the drift report over the whole catalogue, and the runbook's sample
+my $http = HTTP::Tiny->new(timeout => $limit);
+for my $q ('', '?sample=50') {
+    my $t0 = time;
+    my $res = $http->get($s->worker_url . "/stock/drift$q");
+    my $d = eval { JSON::PP->new->decode($res->{content}) } || {};
+    printf "drift%s: %s in %.1f s, checked %d, %s\n", $q || ' (full)', $res->{status}, time - $t0,
+        $d->{checked}, join(', ', map { "$_ $d->{counts}{$_}" } sort keys %{ $d->{counts} || {} });
+    $ok = 0 unless $res->{status} == 200 && !$d->{counts}{quantity_differs};
+}
 $s->shutdown;
 exit($ok ? 0 : 1);

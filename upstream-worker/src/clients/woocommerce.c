@@ -108,6 +108,36 @@ wc_list_variations(woocommerce *w, long long parent, long page,
 
 
 call_outcome
+wc_read_items(woocommerce *w, long long parent, const char *ids,
+    json_t **items)
+{
+    char          *path = NULL;
+    long           pages;
+    call_outcome   o;
+    int            n;
+
+    if (parent > 0) {
+        n = asprintf(&path, "/products/%lld/variations?include=%s"
+                     "&per_page=100" STOCK_FIELDS, parent, ids);
+    } else {
+        n = asprintf(&path, "/products?include=%s&per_page=100" STOCK_FIELDS,
+                     ids);
+    }
+    if (n < 0) {
+        memset(&o, 0, sizeof(o));
+        call_outcome_set(&o, FAIL_TRANSPORT, 0, "", "out of memory");
+        o.not_sent = 1;
+        *items = NULL;
+        return o;
+    }
+    o = list_page(w, parent > 0 ? "list_variations" : "list_products", path,
+                  items, &pages);
+    free(path);
+    return o;
+}
+
+
+call_outcome
 wc_batch_update(woocommerce *w, long long parent, json_t *updates,
     json_t **results)
 {

@@ -34,6 +34,10 @@ call_outcome wc_list_products(woocommerce *w, long page, json_t **items,
     long *total_pages);
 call_outcome wc_list_variations(woocommerce *w, long long parent, long page,
     json_t **items, long *total_pages);
+/* The products (parent 0) or parent's variations with these ids (comma
+ * separated, at most 100) as they are now. */
+call_outcome wc_read_items(woocommerce *w, long long parent, const char *ids,
+    json_t **items);
 /* POST products/batch (parent 0) or products/{parent}/variations/batch
  * {"update":updates} (not stolen; at most 100 items: WooCommerce refuses
  * the whole call past that) -> *results, the answer's "update" list, where

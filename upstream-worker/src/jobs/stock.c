@@ -1500,6 +1500,160 @@ duplicate(drift_acc *d, const char *sku, const char *value)
 }
 
 
+/* STOCK_PRIORITY_SKUS and sample random SKUs of the hash key. */
+static json_t *
+sample_list(stock_run *r, const char *key, long sample)
+{
+    json_t      *list;
+    redisReply  *rep;
+    size_t       i;
+    char         n[24];
+
+    list = stock_priority_list(r->e->cfg->stock_priority_skus, r->message,
+                               sizeof(r->message));
+    snprintf(n, sizeof(n), "%ld", sample);
+    rep = cmd(r->e->queue, "HRANDFIELD", key, n, NULL);
+    if (rep == NULL) {
+        json_decref(list);
+        redis_failed(r);
+        return NULL;
+    }
+    for (i = 0; list != NULL && rep->type == REDIS_REPLY_ARRAY
+                && i < rep->elements; i++)
+    {
+        json_array_append_new(list, json_string(rep->element[i]->str));
+    }
+    freeReplyObject(rep);
+    return list;
+}
+
+
+/* Reads ids (a JSON array, at most 100) of parent's items now into idx. */
+static int
+read_now(stock_run *r, const char *idx, const char *dups, long long parent,
+    json_t *ids, long long *indexed)
+{
+    char          *csv = NULL, *grown;
+    size_t         i, len = 0;
+    json_t        *items = NULL, *v;
+    call_outcome   o;
+    int            attempt, rc;
+
+    json_array_foreach(ids, i, v) {
+        grown = realloc(csv, len + 24);
+        if (grown == NULL) {
+            free(csv);
+            snprintf(r->message, sizeof(r->message), "out of memory");
+            return -1;
+        }
+        csv = grown;
+        len += (size_t) sprintf(csv + len, "%s%lld", len ? "," : "",
+                                (long long) json_integer_value(v));
+    }
+    for (attempt = 1;; attempt++) {
+        o = wc_read_items(r->e->wc, parent, csv, &items);
+        if (o.cls == FAIL_NONE || !retry_wait(r, attempt, &o, "read_items")) {
+            break;
+        }
+    }
+    free(csv);
+    if (o.cls != FAIL_NONE) {
+        snprintf(r->message, sizeof(r->message), "%s", o.message);
+        return -1;
+    }
+    rc = index_page(r, idx, dups, items, parent, NULL, indexed);
+    json_decref(items);
+    return rc;
+}
+
+
+/*
+ * The drift sample: STOCK_PRIORITY_SKUS and sample random SKUs of the
+ * sync's index, their WooCommerce items read now by id (products 100 a
+ * call, variations per parent) into idx / dups. The SKU list, or NULL.
+ */
+static json_t *
+sample_catalogue(stock_run *r, const char *idx, const char *dups,
+    long sample, long long *indexed)
+{
+    json_t      *list = sample_list(r, STOCK_INDEX, sample);
+    json_t      *groups = json_object(), *ids, *v;
+    redisReply  *rep;
+    stock_ref    ref;
+    size_t       i;
+    const char  *parent;
+    char         key[24];
+    int          failed = list == NULL || groups == NULL;
+
+    *indexed = 0;
+    json_array_foreach(list, i, v) {
+        if (failed) {
+            break;
+        }
+        rep = cmd(r->e->queue, "HGET", STOCK_INDEX, json_string_value(v),
+                  NULL);
+        if (rep == NULL) {
+            failed = redis_failed(r);
+            break;
+        }
+        if (rep->type == REDIS_REPLY_STRING
+            && stock_ref_parse(rep->str, &ref) == 0)
+        {
+            if (ref.type == 'd') {
+                /* the duplicate as the last rebuild saw it */
+                freeReplyObject(rep);
+                rep = cmd(r->e->queue, "HGET", STOCK_DUPS,
+                          json_string_value(v), NULL);
+                if (rep != NULL && rep->type == REDIS_REPLY_STRING) {
+                    cmd_ok(r->e->queue, "HSET", dups, json_string_value(v),
+                           rep->str, NULL);
+                    cmd_ok(r->e->queue, "HSET", idx, json_string_value(v),
+                           "d", NULL);
+                }
+            } else {
+                snprintf(key, sizeof(key), "%lld",
+                         ref.type == 'v' ? ref.product_id : 0LL);
+                ids = json_object_get(groups, key);
+                if (ids == NULL) {
+                    ids = json_array();
+                    json_object_set_new(groups, key, ids);
+                }
+                json_array_append_new(ids, json_integer(ref.type == 'v'
+                                                        ? ref.variation_id
+                                                        : ref.product_id));
+            }
+        }
+        if (rep != NULL) {
+            freeReplyObject(rep);
+        }
+    }
+    json_object_foreach(groups, parent, ids) {
+        json_t *chunk;
+        size_t  from;
+
+        for (from = 0; !failed && from < json_array_size(ids);
+             from += STOCK_BATCH_MAX)
+        {
+            chunk = json_array();
+            for (i = from; i < json_array_size(ids)
+                           && i < from + STOCK_BATCH_MAX; i++)
+            {
+                json_array_append(chunk, json_array_get(ids, i));
+            }
+            failed = read_now(r, idx, dups, strtoll(parent, NULL, 10), chunk,
+                              indexed) != 0;
+            json_decref(chunk);
+        }
+    }
+    json_decref(groups);
+    if (failed) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
+
 json_t *
 stock_drift(commerce_env *e, long sample, char *err, size_t err_len)
 {
@@ -1511,8 +1665,7 @@ stock_drift(commerce_env *e, long sample, char *err, size_t err_len)
     redisReply   *rep;
     long          page, total = 1;
     call_outcome  o;
-    size_t        i;
-    int           k, failed = 1;
+    int           k, failed = 1, has_index;
 
     memset(&d, 0, sizeof(d));
     if (r == NULL || random_hex(rnd, 4) != 0) {
@@ -1527,28 +1680,24 @@ stock_drift(commerce_env *e, long sample, char *err, size_t err_len)
     for (k = 0; k < 4; k++) {
         d.lists[k] = json_array();
     }
-    if (scan_catalogue(r, idx, dups, &indexed) != 0) {
+    rep = cmd(e->queue, "EXISTS", STOCK_INDEX, NULL);
+    has_index = reply_ll(rep) > 0;
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    if (sample > 0 && has_index) {
+        list = sample_catalogue(r, idx, dups, sample, &indexed);
+        if (list == NULL) {
+            goto done;
+        }
+    } else if (scan_catalogue(r, idx, dups, &indexed) != 0) {
         goto done;
     }
     cmd_ok(e->queue, "EXPIRE", idx, "3600", NULL);
     cmd_ok(e->queue, "EXPIRE", dups, "3600", NULL);
-    if (sample > 0) {
-        char n[24];
-
-        /* sample random catalogue SKUs and the priority ones */
-        list = stock_priority_list(e->cfg->stock_priority_skus, r->message,
-                                   sizeof(r->message));
-        snprintf(n, sizeof(n), "%ld", sample);
-        rep = cmd(e->queue, "HRANDFIELD", idx, n, NULL);
-        for (i = 0; list != NULL && rep != NULL
-                    && rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
-             i++)
-        {
-            json_array_append_new(list, json_string(rep->element[i]->str));
-        }
-        if (rep != NULL) {
-            freeReplyObject(rep);
-        }
+    if (sample > 0 && list == NULL) {
+        /* no index yet: sample the catalogue just read */
+        list = sample_list(r, idx, sample);
         if (list == NULL) {
             goto done;
         }

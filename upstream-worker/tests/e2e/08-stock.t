@@ -396,10 +396,17 @@ subtest 'drift report after' => sub {
     is_deeply [ map { [ $_->{sku}, $_->{woocommerce} ] } @{ $d->{quantity_differs} } ], [ [ 'SKU-000030', 999 ] ],
               'an edit in wp-admin shows';
 
+    woo(POST => '/__set_stock', json => { sku => 'SKU-000600', stock_quantity => 555 });
+    my $seen = scalar @{ $s->ledger('woo')->{calls} };
     ($st, $d) = $s->worker(GET => '/stock/drift?sample=20');
     is $st, 200, 'sample report';
     is $d->{mode}, 'sample', 'sample';
     is $d->{checked}, 20 + scalar(@PRIORITY), '20 random and the priority SKUs';
+    ok((grep { $_->{sku} eq 'SKU-000600' && $_->{woocommerce} == 555 } @{ $d->{quantity_differs} }),
+       'a priority SKU edited in wp-admin shows, read now');
+    my @reads = grep { $_->{seq} > $seen } @{ $s->ledger('woo')->{calls} };
+    ok @reads > 0 && @reads <= 10, scalar(@reads) . ' WooCommerce calls for the sample';
+    is scalar(grep { !$_->{query}{include} } @reads), 0, 'items read by id, no catalogue pages';
 };
 
 done_testing;
