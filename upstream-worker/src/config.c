@@ -286,7 +286,7 @@ stock_load(worker_config *cfg, config_getenv_fn get, char *err,
                      &cfg->stock_interval_s, err, err_len) != 0
         || take_long(get, "HFT71_STOCK_PAGE_SIZE", 500, 1, 1000,
                      &cfg->stock_page_size, err, err_len) != 0
-        || take_long(get, "STOCK_INDEX_MAX_AGE_S", 3600, 0, 30 * 86400,
+        || take_long(get, "STOCK_INDEX_MAX_AGE_S", 86400, 60, 30 * 86400,
                      &cfg->stock_index_max_age_s, err, err_len) != 0
         || take_string(get, "STOCK_PRIORITY_SKUS", 0,
                        &cfg->stock_priority_skus, err, err_len) != 0)

@@ -850,6 +850,21 @@ index_get(queue *q, const char *key, const char **skus, size_t n)
 }
 
 
+/* 1 when the index was built longer than STOCK_INDEX_MAX_AGE_S ago. */
+static int
+index_stale(stock_run *r)
+{
+    redisReply *rep = cmd(r->e->queue, "GET", STOCK_BUILT, NULL);
+    long long   built = reply_ll(rep);
+
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    return clock_now_ms() - built
+           > (long long) r->e->cfg->stock_index_max_age_s * 1000;
+}
+
+
 /* Whether SKUs unknown to the index are worth a rebuild of it. */
 static int
 rebuild_due(stock_run *r, const char **unknown, size_t n)
@@ -858,19 +873,11 @@ rebuild_due(stock_run *r, const char **unknown, size_t n)
     redisReply *rep;
     size_t      i;
     int         due = 0;
-    long long   built;
 
     if (r->rebuilt || n == 0) {
         return 0;
     }
-    rep = cmd(r->e->queue, "GET", STOCK_BUILT, NULL);
-    built = reply_ll(rep);
-    if (rep != NULL) {
-        freeReplyObject(rep);
-    }
-    if (clock_now_ms() - built
-        > (long long) r->e->cfg->stock_index_max_age_s * 1000)
-    {
+    if (index_stale(r)) {
         return 1;
     }
     /* a SKU that was not in WooCommerce at the last rebuild is not news */
@@ -1260,10 +1267,22 @@ execute(commerce_env *e, const int *stop_flag, json_t *h,
     if (rep != NULL) {
         freeReplyObject(rep);
     }
-    if (!r->rebuilt && (existing == 0 || hash_ll(h, "reindex"))
-        && rebuild_index(r, existing == 0 ? "no_index" : "requested") != 0)
-    {
-        goto done;
+    /*
+     * No index yet, asked for, or (a full run) older than
+     * STOCK_INDEX_MAX_AGE_S: read WooCommerce's catalogue first. The
+     * refresh brings in what changed on WooCommerce's side (orders taking
+     * stock, edits in wp-admin), which comparing with the values last
+     * written cannot see.
+     */
+    if (!r->rebuilt) {
+        const char *why = existing == 0 ? "no_index"
+                          : hash_ll(h, "reindex") ? "requested"
+                          : list == NULL && index_stale(r) ? "max_age"
+                          : NULL;
+
+        if (why != NULL && rebuild_index(r, why) != 0) {
+            goto done;
+        }
     }
     if (json_array_size(priority) > 0 && !hash_ll(h, "priority_done")) {
         if (sync_pages(r, priority, 0, 0) != 0 || flush(r, 1) != 0) {

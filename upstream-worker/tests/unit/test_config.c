@@ -282,7 +282,7 @@ test_stock(void **state)
     assert_int_equal(cfg.stock_sync_enabled, 0);
     assert_int_equal(cfg.stock_interval_s, 3600);
     assert_int_equal(cfg.stock_page_size, 500);
-    assert_int_equal(cfg.stock_index_max_age_s, 3600);
+    assert_int_equal(cfg.stock_index_max_age_s, 86400);
     assert_null(cfg.stock_priority_skus);
     config_free(&cfg);
 
@@ -304,6 +304,8 @@ test_stock(void **state)
                             "HFT71_STOCK_INTERVAL_S is malformed");
     expect_commerce_failure("HFT71_STOCK_PAGE_SIZE", "1001",
                             "HFT71_STOCK_PAGE_SIZE is malformed");
+    expect_commerce_failure("STOCK_INDEX_MAX_AGE_S", "10",
+                            "STOCK_INDEX_MAX_AGE_S is malformed");
     expect_commerce_failure("STOCK_PRIORITY_SKUS", "A,B\tC",
                             "STOCK_PRIORITY_SKUS is malformed");
 }
