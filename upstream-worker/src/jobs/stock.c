@@ -172,6 +172,20 @@ reply_ll(redisReply *r)
 }
 
 
+/* A command answering a number (or a number as text): it, 0 on error. */
+static long long
+cmd_ll(queue *q, const char *cmd1, const char *key)
+{
+    redisReply *rep = cmd(q, cmd1, key, NULL);
+    long long   v = reply_ll(rep);
+
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    return v;
+}
+
+
 /* -- run requests and records -------------------------------------------- */
 
 static const char request_lua[] =
@@ -641,7 +655,6 @@ rebuild_index(stock_run *r, const char *why)
 {
     char        idx[160], dups[160], now[24];
     long long   indexed = 0, t0 = clock_now_ms();
-    redisReply *rep;
     long long   dup_count = 0;
     int         rc;
 
@@ -649,11 +662,7 @@ rebuild_index(stock_run *r, const char *why)
     snprintf(dups, sizeof(dups), STOCK_DUPS ":build:%s", r->id);
     rc = scan_catalogue(r, idx, dups, &indexed);
     if (rc == 0) {
-        rep = cmd(r->e->queue, "HLEN", dups, NULL);
-        dup_count = reply_ll(rep);
-        if (rep != NULL) {
-            freeReplyObject(rep);
-        }
+        dup_count = cmd_ll(r->e->queue, "HLEN", dups);
         snprintf(now, sizeof(now), "%lld", clock_now_ms());
         /* an empty catalogue leaves no key to rename */
         if (cmd_ok(r->e->queue, "DEL", STOCK_INDEX, STOCK_DUPS,
@@ -854,13 +863,7 @@ index_get(queue *q, const char *key, const char **skus, size_t n)
 static int
 index_stale(stock_run *r)
 {
-    redisReply *rep = cmd(r->e->queue, "GET", STOCK_BUILT, NULL);
-    long long   built = reply_ll(rep);
-
-    if (rep != NULL) {
-        freeReplyObject(rep);
-    }
-    return clock_now_ms() - built
+    return clock_now_ms() - cmd_ll(r->e->queue, "GET", STOCK_BUILT)
            > (long long) r->e->cfg->stock_index_max_age_s * 1000;
 }
 
@@ -1225,7 +1228,6 @@ execute(commerce_env *e, const int *stop_flag, json_t *h,
     size_t       i;
     long long    t0 = clock_now_ms(), existing;
     char         now[24], err[160];
-    redisReply  *rep;
 
     if (r == NULL || stock_batcher_init(&r->b, STOCK_VAR_CAP) != 0) {
         free(r);
@@ -1262,11 +1264,7 @@ execute(commerce_env *e, const int *stop_flag, json_t *h,
     priority = stock_priority_list(priority_csv, err, sizeof(err));
 
     /* no index yet (or asked for): read WooCommerce's catalogue first */
-    rep = cmd(e->queue, "EXISTS", STOCK_INDEX, NULL);
-    existing = reply_ll(rep);
-    if (rep != NULL) {
-        freeReplyObject(rep);
-    }
+    existing = cmd_ll(e->queue, "EXISTS", STOCK_INDEX);
     /*
      * No index yet, asked for, or (a full run) older than
      * STOCK_INDEX_MAX_AGE_S: read WooCommerce's catalogue first. The
@@ -1681,7 +1679,6 @@ stock_drift(commerce_env *e, long sample, char *err, size_t err_len)
     char          idx[160], dups[160], rnd[9];
     long long     indexed, checked = 0, t0 = clock_now_ms();
     json_t       *items = NULL, *list = NULL, *out = NULL, *counts;
-    redisReply   *rep;
     long          page, total = 1;
     call_outcome  o;
     int           k, failed = 1, has_index;
@@ -1699,11 +1696,7 @@ stock_drift(commerce_env *e, long sample, char *err, size_t err_len)
     for (k = 0; k < 4; k++) {
         d.lists[k] = json_array();
     }
-    rep = cmd(e->queue, "EXISTS", STOCK_INDEX, NULL);
-    has_index = reply_ll(rep) > 0;
-    if (rep != NULL) {
-        freeReplyObject(rep);
-    }
+    has_index = cmd_ll(e->queue, "EXISTS", STOCK_INDEX) > 0;
     if (sample > 0 && has_index) {
         list = sample_catalogue(r, idx, dups, sample, &indexed);
         if (list == NULL) {
@@ -1826,12 +1819,8 @@ stock_runner_new(const worker_config *cfg, metrics *m, char *err,
 static void
 publish_last_success(stock_runner *r)
 {
-    redisReply *rep = cmd(r->env->queue, "GET", STOCK_LAST_OK, NULL);
-    long long   ms = reply_ll(rep);
+    long long ms = cmd_ll(r->env->queue, "GET", STOCK_LAST_OK);
 
-    if (rep != NULL) {
-        freeReplyObject(rep);
-    }
     if (ms > 0) {
         metrics_gauge(r->env->metrics, MG_STOCK_LAST_SUCCESS, NULL,
                       (double) ms / 1000.0);
