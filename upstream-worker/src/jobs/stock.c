@@ -1082,6 +1082,7 @@ fetch_page(stock_run *r, json_t *list, long page, json_t **items,
             *total = (long) ((json_array_size(list) + STOCK_BATCH_MAX - 1)
                              / STOCK_BATCH_MAX);
         }
+        commerce_count_hft71_call(r->e, "stock_sync", &o);
         if (o.cls == FAIL_NONE || !retry_wait(r, attempt, &o, "hft71_stock")) {
             break;
         }

@@ -205,6 +205,8 @@ subtest 'first sync' => sub {
     like $res->{content}, qr/webhook_worker_stock_sync_last_success_timestamp_seconds \d{10}\.\d+/,
          'last success gauge';
     like $res->{content}, qr/webhook_worker_stock_sync_runs_total\{outcome="succeeded"\} 1/, 'runs counter';
+    like $res->{content}, qr/webhook_worker_hft71_calls_total\{action="stock_sync",status_class="2xx"\} [1-9]/,
+         'HFT71 stock calls counted with the other HFT71 calls';
     like $res->{content}, qr/webhook_worker_stock_sync_last_run_items_written \Q$first->{written}\E\.000/,
          'items written by the last run';
 };
@@ -291,6 +293,23 @@ subtest 'WooCommerce 5xx mid-run' => sub {
     my $n = run_sync();
     is $n->{status}, 'succeeded', 'the next run succeeds';
     converged('and converges');
+};
+
+subtest 'HFT71 refuses the credentials: not retried, counted as auth' => sub {
+    churn(0.01, 35);
+    $s->fail_next('hft71', action => 'stock_available', mode => 'status', status => 401, count => 1);
+    my $f = run_sync();
+    is $f->{status}, 'failed', 'the run fails';
+    is $f->{retries}, 0, 'no retry';
+    like $f->{message}, qr/401/, 'saying 401';
+    ok((grep { $_->{detail} eq 'hft71_stock' && $_->{class} eq 'auth' } log_entries($f->{run_id})),
+       'the refused call is in the log');
+    my (undef, undef, $res) = $s->worker(GET => '/metrics');
+    like $res->{content}, qr/webhook_worker_hft71_calls_total\{action="stock_sync",status_class="auth"\} 1/,
+         'counted as auth (the credential-drift alert sees it)';
+    my $n = run_sync();
+    is $n->{status}, 'succeeded', 'the next run succeeds';
+    converged('converged');
 };
 
 subtest 'SIGKILL mid-run, resumed by the next worker' => sub {
