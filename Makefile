@@ -34,7 +34,7 @@ export TEST_NGINX_BINARY       ?= $(NGINX)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 
 .PHONY: all deps module install worker test test-module test-real test-worker \
-        test-valgrind test-fuzz fuzz bench bench-deps soak run clean
+        test-valgrind test-fuzz fuzz bench bench-deps bench-stock soak run clean
 
 all: module worker
 
@@ -138,6 +138,10 @@ bench-deps: deps
 
 bench: bench-deps module worker
 	bench/run
+
+# The worker's stock sync at 50,000 SKUs (not part of `make test`).
+bench-stock: deps worker
+	$(MAKE) -C upstream-worker bench-stock
 
 # 10 minutes of mixed traffic with reloads and Redis restarts (not part of
 # `make test`); SOAK_SECONDS shortens it.

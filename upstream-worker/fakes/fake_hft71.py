@@ -19,11 +19,25 @@ POST /__status {"order_id","status","tracking_number"}: HFT71 moves the
 order (updated_at = now) and, unless the webhook is off, POSTs the status
 webhook to --webhook-url with X-HFT71-Webhook-Secret;
 POST /__webhook {"enabled":false|true, "url"?: "..."} switches that
-delivery (the runbook's "webhook failures")."""
+delivery (the runbook's "webhook failures").
+
+Stock (action stock_available):
+  GET  /stock/available?page=N&per_page=M   -> {"items":[{"sku","available"}],
+                               "page","per_page","total","total_pages"},
+                               sorted by SKU, per_page 1..1000 (default 100)
+  GET  /stock/available?skus=A,B,...        those SKUs only (at most 100;
+                               unknown ones are left out), one page
+Control: POST /__stock {"items":[{"sku","available"}]} sets (available null
+removes), {"generate":N,"prefix":"SKU-","max":100,"seed":1} makes SKU-000001..
+with random quantities, {"churn":0.01,"seed":2} changes that share of SKUs
+(answers the changed ones), {"clear":true}; GET /__stock ({"total","stock":{sku:available}});
+GET /__stats (calls per action), DELETE /__stats."""
 
 import base64
+import bisect
 import copy
 import json
+import random
 import threading
 import time
 import urllib.request
@@ -90,6 +104,9 @@ class FakeHft71(fakelib.FakeApp):
             self.next_order = 1
             self.webhook_enabled = True
             self.deliveries = []
+            self.stock = {}             # sku -> available
+            self.stock_skus = []        # sorted: pages without a sort each
+            self.stats = {}
 
     def seed(self, data):
         pass
@@ -111,6 +128,8 @@ class FakeHft71(fakelib.FakeApp):
             {"error": code, "message": "injected %d" % status}).encode()
 
     def action_of(self, method, path, body):
+        if path == "/stock/available":
+            return "stock_available"
         if path == "/orders":
             return "send_order" if method == "POST" else "find_orders"
         if path.startswith("/orders/"):
@@ -204,7 +223,71 @@ class FakeHft71(fakelib.FakeApp):
                 self._touch(o)
                 return 200, {}, self._view(o)
             return error(405, "method_not_allowed", "Method not allowed")
+        if path == "/stock/available" and method == "GET":
+            return self._stock_page(query)
         return error(404, "not_found", "No such endpoint")
+
+    def _stock_page(self, query):
+        skus = (query.get("skus") or [""])[0]
+        if skus:
+            names = [x for x in skus.split(",") if x]
+            if len(names) > 100:
+                return error(400, "invalid_request",
+                             "skus: at most 100 SKUs")
+            items = [{"sku": n, "available": self.stock[n]} for n in names
+                     if n in self.stock]
+            return 200, {}, {"items": items, "page": 1,
+                             "per_page": len(names), "total": len(items),
+                             "total_pages": 1}
+        try:
+            page = int((query.get("page") or ["1"])[0])
+            per_page = int((query.get("per_page") or ["100"])[0])
+        except ValueError:
+            return error(400, "invalid_request",
+                         "page and per_page must be integers")
+        if page < 1 or not 1 <= per_page <= 1000:
+            return error(400, "invalid_request",
+                         "page >= 1, per_page 1..1000")
+        total = len(self.stock_skus)
+        pages = (total + per_page - 1) // per_page
+        chunk = self.stock_skus[(page - 1) * per_page:page * per_page]
+        return 200, {}, {"items": [{"sku": n, "available": self.stock[n]}
+                                   for n in chunk],
+                         "page": page, "per_page": per_page, "total": total,
+                         "total_pages": pages}
+
+    def _stock_set(self, sku, available):
+        if available is None:
+            if self.stock.pop(sku, None) is not None:
+                i = bisect.bisect_left(self.stock_skus, sku)
+                del self.stock_skus[i]
+            return
+        if sku not in self.stock:
+            bisect.insort(self.stock_skus, sku)
+        self.stock[sku] = int(available)
+
+    def _stock_control(self, data):
+        if data.get("clear"):
+            self.stock = {}
+            self.stock_skus = []
+        if "generate" in data:
+            rnd = random.Random(data.get("seed", 1))
+            prefix = data.get("prefix", "SKU-")
+            top = int(data.get("max", 100))
+            for n in range(1, int(data["generate"]) + 1):
+                self.stock[prefix + "%06d" % n] = rnd.randint(0, top)
+            self.stock_skus = sorted(self.stock)
+        for it in data.get("items") or []:
+            self._stock_set(it["sku"], it.get("available"))
+        changed = []
+        if "churn" in data:
+            rnd = random.Random(data.get("seed", 2))
+            k = int(round(len(self.stock_skus) * float(data["churn"])))
+            for sku in rnd.sample(self.stock_skus, k):
+                v = self.stock[sku]
+                self.stock[sku] = v + 1 if v < 5 else v - rnd.randint(1, 5)
+                changed.append(sku)
+        return {"total": len(self.stock_skus), "changed": changed}
 
     def route(self, handler, method, path, query, body):
         with self.lock:
@@ -221,6 +304,11 @@ class FakeHft71(fakelib.FakeApp):
             entry["order_id"] = res[2]["order_id"]
         if res[0] >= 300:
             entry["error"] = res[2].get("error")
+        if path == "/stock/available":
+            entry["query"] = {k: v[0] for k, v in query.items()}
+        with self.lock:
+            self.stats[entry["action"]] = self.stats.get(entry["action"],
+                                                         0) + 1
         self.ledger.record(**entry)
         return res
 
@@ -245,6 +333,16 @@ class FakeHft71(fakelib.FakeApp):
                                     "http_status": status})
 
     def control(self, method, path, body):
+        if path == "/__stats":
+            with self.lock:
+                if method == "DELETE":
+                    self.stats = {}
+                    return 204, {}, b""
+                return 200, {}, {"calls": dict(self.stats)}
+        if path == "/__stock" and method == "GET":
+            with self.lock:
+                return 200, {}, {"total": len(self.stock_skus),
+                                 "stock": dict(self.stock)}
         try:
             data = json.loads(body or b"{}")
         except ValueError:
@@ -268,6 +366,9 @@ class FakeHft71(fakelib.FakeApp):
                 threading.Thread(target=self._deliver, args=(view,),
                                  daemon=True).start()
             return 200, {}, dict(view, webhook=bool(send))
+        if path == "/__stock" and method == "POST":
+            with self.lock:
+                return 200, {}, self._stock_control(data)
         if path == "/__webhook" and method == "POST":
             with self.lock:
                 if "enabled" in data:

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "intake.h"
+#include "jobs/stock_plan.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -251,6 +252,60 @@ take_api_url(config_getenv_fn get, const char *name, char **out, char *err,
 
 
 static int
+take_bool(config_getenv_fn get, const char *name, int *out, char *err,
+    size_t err_len)
+{
+    const char *v = get(name);
+
+    if (v == NULL || v[0] == '\0' || strcmp(v, "false") == 0
+        || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+    {
+        *out = 0;
+    } else if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0
+               || strcmp(v, "yes") == 0)
+    {
+        *out = 1;
+    } else {
+        return fail(err, err_len, name, "is malformed: want true or false");
+    }
+    return 0;
+}
+
+
+/* The stock sync's settings (read with the commerce flow's). */
+static int
+stock_load(worker_config *cfg, config_getenv_fn get, char *err,
+    size_t err_len)
+{
+    json_t *list;
+    char    why[160];
+
+    if (take_bool(get, "HFT71_STOCK_SYNC_ENABLED", &cfg->stock_sync_enabled,
+                  err, err_len) != 0
+        || take_long(get, "HFT71_STOCK_INTERVAL_S", 3600, 1, 7 * 86400,
+                     &cfg->stock_interval_s, err, err_len) != 0
+        || take_long(get, "HFT71_STOCK_PAGE_SIZE", 500, 1, 1000,
+                     &cfg->stock_page_size, err, err_len) != 0
+        || take_long(get, "STOCK_INDEX_MAX_AGE_S", 86400, 60, 30 * 86400,
+                     &cfg->stock_index_max_age_s, err, err_len) != 0
+        || take_string(get, "STOCK_PRIORITY_SKUS", 0,
+                       &cfg->stock_priority_skus, err, err_len) != 0)
+    {
+        return -1;
+    }
+    list = stock_priority_list(cfg->stock_priority_skus, why, sizeof(why));
+    if (list == NULL) {
+        char msg[200];
+
+        snprintf(msg, sizeof(msg), "is malformed: %s", why);
+        return fail(err, err_len, "STOCK_PRIORITY_SKUS", msg);
+    }
+    json_decref(list);
+    return 0;
+}
+
+
+static int
 commerce_load(worker_config *cfg, config_getenv_fn get, char *err,
     size_t err_len)
 {
@@ -290,7 +345,7 @@ commerce_load(worker_config *cfg, config_getenv_fn get, char *err,
         return fail(err, err_len, "HFT71_USERNAME",
                     "is malformed: Basic auth user names have no ':'");
     }
-    return 0;
+    return stock_load(cfg, get, err, err_len);
 }
 
 
@@ -550,5 +605,6 @@ config_free(worker_config *cfg)
     registry_tokens_free(&cfg->registry_tokens);
     free(cfg->registry_base_url);
     free(cfg->registry_prefix);
+    free(cfg->stock_priority_skus);
     memset(cfg, 0, sizeof(*cfg));
 }

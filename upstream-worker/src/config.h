@@ -68,6 +68,12 @@ typedef struct {
     char          *registry_prefix;         /* REGISTRY_REDIS_PREFIX */
     long           registry_rotate_grace_s; /* REGISTRY_ROTATE_GRACE_S */
     long           registry_health_window_s; /* REGISTRY_HEALTH_WINDOW_S */
+    /* the stock sync (with the commerce flow) */
+    int            stock_sync_enabled;      /* HFT71_STOCK_SYNC_ENABLED */
+    long           stock_interval_s;        /* HFT71_STOCK_INTERVAL_S */
+    long           stock_page_size;         /* HFT71_STOCK_PAGE_SIZE */
+    long           stock_index_max_age_s;   /* STOCK_INDEX_MAX_AGE_S */
+    char          *stock_priority_skus;     /* STOCK_PRIORITY_SKUS, or NULL */
 } worker_config;
 
 /*

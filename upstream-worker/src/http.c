@@ -8,6 +8,8 @@
 #include "events.h"
 #include "jobs/fulfill.h"
 #include "jobs/commerce.h"
+#include "jobs/stock.h"
+#include "jobs/stock_plan.h"
 #include "commerce_intake.h"
 #include "crypto.h"
 #include "registry_http.h"
@@ -43,7 +45,8 @@ typedef struct {
     queue               *queue;
     outbound            *precheck_http;
     whmcs               *precheck_whmcs;
-    commerce_env        *commerce;      /* POST /hft71/resend, made on use */
+    commerce_env        *commerce;      /* /hft71/resend, /stock/drift:
+                                           made on use */
 } intake_thread;
 
 struct http_server {
@@ -560,6 +563,18 @@ cj_status_name(cj_status st)
 }
 
 
+/* The thread's clients for the operator's calls, made on first use. */
+static commerce_env *
+thread_commerce(intake_thread *s, char *err, size_t err_len)
+{
+    if (s->commerce == NULL) {
+        s->commerce = commerce_env_new(s->cfg, s->metrics, "operator", err,
+                                       err_len);
+    }
+    return s->commerce;
+}
+
+
 /*
  * POST /hft71/resend {"limit":N} | {"order_ids":[...]}: the runbook's
  * controlled batch, run here one order at a time through send_order's
@@ -585,13 +600,9 @@ handle_resend(intake_thread *s, struct MHD_Connection *conn,
         return send_error(conn, 400, "invalid_request",
                           "want {\"limit\":N} or {\"order_ids\":[...]}");
     }
-    if (s->commerce == NULL) {
-        s->commerce = commerce_env_new(s->cfg, s->metrics, "resend", err,
-                                       sizeof(err));
-        if (s->commerce == NULL) {
-            json_decref(body);
-            return send_error(conn, 503, "unavailable", err);
-        }
+    if (thread_commerce(s, err, sizeof(err)) == NULL) {
+        json_decref(body);
+        return send_error(conn, 503, "unavailable", err);
     }
     if (json_is_array(json_object_get(body, "order_ids"))) {
         ids = json_incref(json_object_get(body, "order_ids"));
@@ -723,6 +734,119 @@ handle_hft71_log(intake_thread *s, struct MHD_Connection *conn)
     }
     return send_json(conn, 200, json_pack("{s:o}", "entries", entries), NULL,
                      NULL);
+}
+
+
+/*
+ * POST /stock/sync: {} or no body (a full run), {"skus":[...]} (those
+ * only), "reindex":true (re-read WooCommerce's catalogue first). One run
+ * at a time: while one is queued or running, that one is the answer.
+ */
+static enum MHD_Result
+handle_stock_sync(intake_thread *s, struct MHD_Connection *conn,
+    request_state *st)
+{
+    json_t        *body = NULL, *skus, *v;
+    json_error_t   je;
+    size_t         i;
+    int            rc;
+    char           run_id[64], location[96];
+    json_t        *reindex;
+
+    if (st->len > 0) {
+        body = json_loadb(st->body, st->len, 0, &je);
+        if (!json_is_object(body)) {
+            json_decref(body);
+            return send_error(conn, 400, "invalid_request",
+                              "want no body, {} or {\"skus\":[...]}");
+        }
+    }
+    skus = json_object_get(body, "skus");
+    reindex = json_object_get(body, "reindex");
+    if (skus != NULL) {
+        if (!json_is_array(skus) || json_array_size(skus) == 0
+            || json_array_size(skus) > STOCK_SKUS_MAX)
+        {
+            json_decref(body);
+            return send_error(conn, 400, "invalid_request",
+                              "skus: 1 to 1000 SKUs");
+        }
+        json_array_foreach(skus, i, v) {
+            if (!json_is_string(v) || !stock_sku_valid(json_string_value(v)))
+            {
+                json_decref(body);
+                return send_error(conn, 400, "invalid_request",
+                                  "skus: strings of 1 to 100 bytes without "
+                                  "commas or control characters");
+            }
+        }
+    }
+    if (reindex != NULL && !json_is_boolean(reindex)) {
+        json_decref(body);
+        return send_error(conn, 400, "invalid_request",
+                          "reindex must be true or false");
+    }
+    rc = stock_request(s->queue, "api", skus, json_is_true(reindex), 0,
+                       run_id);
+    json_decref(body);
+    if (rc < 0) {
+        return send_error(conn, 503, "queue_unavailable",
+                          "The job store is unreachable");
+    }
+    log_json("info", "stock_sync_requested",
+             json_pack("{s:s,s:b}", "run_id", run_id, "created", rc == 1));
+    snprintf(location, sizeof(location), "/stock/sync/%s", run_id);
+    return send_json(conn, rc == 1 ? 202 : 200,
+                     json_pack("{s:s,s:s,s:b}", "run_id", run_id, "status",
+                               rc == 1 ? "queued" : "in_progress", "created",
+                               rc == 1), NULL, location);
+}
+
+
+static enum MHD_Result
+handle_stock_run(intake_thread *s, struct MHD_Connection *conn,
+    const route *rt)
+{
+    int     found;
+    json_t *v = stock_run_view(s->queue, rt->id, &found);
+
+    if (v == NULL) {
+        return found < 0 ? send_error(conn, 503, "queue_unavailable",
+                                      "The job store is unreachable")
+                         : send_error(conn, 404, "not_found",
+                                      "No stock sync run with this id");
+    }
+    return send_json(conn, 200, v, NULL, NULL);
+}
+
+
+/* GET /stock/drift[?sample=N]: reads both sides now (can take a while). */
+static enum MHD_Result
+handle_stock_drift(intake_thread *s, struct MHD_Connection *conn)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+                                                "sample");
+    long        sample = 0;
+    char       *end, err[600];
+    json_t     *report;
+
+    if (v != NULL && v[0] != '\0') {
+        sample = strtol(v, &end, 10);
+        if (*end != '\0' || sample < 1 || sample > 1000) {
+            return send_error(conn, 400, "invalid_request",
+                              "sample must be 1..1000");
+        }
+    }
+    if (thread_commerce(s, err, sizeof(err)) == NULL) {
+        return send_error(conn, 503, "unavailable", err);
+    }
+    report = stock_drift(s->commerce, sample, err, sizeof(err));
+    if (report == NULL) {
+        return send_json(conn, 502,
+                         json_pack("{s:s,s:s}", "error", "drift_unavailable",
+                                   "message", err), NULL, NULL);
+    }
+    return send_json(conn, 200, report, NULL, NULL);
 }
 
 
@@ -1011,6 +1135,9 @@ dispatch(intake_thread *s, struct MHD_Connection *conn, const char *method,
     case ROUTE_HFT71_RESEND:
     case ROUTE_HFT71_LOG:
     case ROUTE_COMMERCE_ORDER:
+    case ROUTE_STOCK_SYNC:
+    case ROUTE_STOCK_RUN:
+    case ROUTE_STOCK_DRIFT:
         if (!s->cfg->commerce_enabled) {
             return send_error(conn, 404, "not_found",
                               "The commerce flow is off (WOOCOMMERCE_URL "
@@ -1027,6 +1154,12 @@ dispatch(intake_thread *s, struct MHD_Connection *conn, const char *method,
             return handle_resend(s, conn, st);
         case ROUTE_HFT71_LOG:
             return handle_hft71_log(s, conn);
+        case ROUTE_STOCK_SYNC:
+            return handle_stock_sync(s, conn, st);
+        case ROUTE_STOCK_RUN:
+            return handle_stock_run(s, conn, &rt);
+        case ROUTE_STOCK_DRIFT:
+            return handle_stock_drift(s, conn);
         default:
             return handle_commerce_order(s, conn, &rt);
         }

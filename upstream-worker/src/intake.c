@@ -59,6 +59,21 @@ route_match(const char *method, const char *url, route *out)
         out->kind = ROUTE_HFT71_LOG;
         return is_get ? 0 : 405;
     }
+    if (strcmp(url, "/stock/sync") == 0) {
+        out->kind = ROUTE_STOCK_SYNC;
+        return is_post ? 0 : 405;
+    }
+    if (strncmp(url, "/stock/sync/", 12) == 0) {
+        if (copy_segment(url + 12, strlen(url + 12), out) != 0) {
+            return 404;
+        }
+        out->kind = ROUTE_STOCK_RUN;
+        return is_get ? 0 : 405;
+    }
+    if (strcmp(url, "/stock/drift") == 0) {
+        out->kind = ROUTE_STOCK_DRIFT;
+        return is_get ? 0 : 405;
+    }
     if (strncmp(url, "/commerce/orders/", 17) == 0) {
         if (copy_segment(url + 17, strlen(url + 17), out) != 0) {
             return 404;

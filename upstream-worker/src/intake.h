@@ -18,7 +18,10 @@ typedef enum {
     ROUTE_HFT71_STATUS, /* POST /wp-json/hft71/v1/order-status */
     ROUTE_HFT71_RESEND, /* POST /hft71/resend */
     ROUTE_HFT71_LOG,    /* GET  /hft71/log */
-    ROUTE_COMMERCE_ORDER /* GET /commerce/orders/{wooOrderId} */
+    ROUTE_COMMERCE_ORDER, /* GET /commerce/orders/{wooOrderId} */
+    ROUTE_STOCK_SYNC,   /* POST /stock/sync */
+    ROUTE_STOCK_RUN,    /* GET  /stock/sync/{runId} */
+    ROUTE_STOCK_DRIFT   /* GET  /stock/drift */
 } route_kind;
 
 typedef struct {

@@ -2,6 +2,7 @@
  * WHMCS fulfillment job. */
 #include "commerce.h"
 #include "config.h"
+#include "jobs/stock.h"
 #include "consumer.h"
 #include "events.h"
 #include "http.h"
@@ -27,6 +28,7 @@ main(void)
     consumer      *jobs = NULL;
     events        *subscriber = NULL;
     commerce      *orders = NULL;
+    stock_runner  *stock = NULL;
     sigset_t       sigs;
     int            sig = 0, rc;
 
@@ -65,7 +67,8 @@ main(void)
     }
     if (cfg.commerce_enabled) {
         orders = commerce_new(&cfg, m, err, sizeof(err));
-        if (orders == NULL) {
+        stock = orders ? stock_runner_new(&cfg, m, err, sizeof(err)) : NULL;
+        if (stock == NULL) {
             log_json("error", "config_invalid",
                      json_pack("{s:s}", "message", err));
             rc = 2;
@@ -80,7 +83,8 @@ main(void)
     }
     if (consumer_start(jobs) != 0
         || (subscriber != NULL && events_start(subscriber) != 0)
-        || (orders != NULL && commerce_start(orders) != 0))
+        || (orders != NULL && commerce_start(orders) != 0)
+        || (stock != NULL && stock_runner_start(stock) != 0))
     {
         log_msg("error", "start_failed", "cannot start a thread");
         rc = 1;
@@ -107,6 +111,10 @@ done:
     if (subscriber != NULL) {
         events_stop(subscriber);
         events_free(subscriber);
+    }
+    if (stock != NULL) {
+        stock_runner_stop(stock);
+        stock_runner_free(stock);
     }
     if (orders != NULL) {
         commerce_stop(orders);

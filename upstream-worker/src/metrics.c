@@ -28,6 +28,8 @@ enum {
     FAM_STRIPE,
     FAM_REGISTRY_REQUESTS,
     FAM_REGISTRY_QUEUED,
+    FAM_STOCK_RUNS,
+    FAM_STOCK_ITEMS,
     FAM_COUNT
 };
 
@@ -61,6 +63,30 @@ static const struct {
       0 },
     { "webhook_worker_registry_deliveries_queued_total",
       "Registry deliveries queued on a tenant's stream, by provider.", 0 },
+    { "webhook_worker_stock_sync_runs_total",
+      "Finished stock sync runs by outcome.", 0 },
+    { "webhook_worker_stock_sync_items_total",
+      "Stock items written to WooCommerce (or failed), by endpoint.", 0 },
+};
+
+#define METRIC_GAUGES_MAX 12
+
+static const struct {
+    const char *name;
+    const char *help;
+    const char *label;
+} gauge_families[] = {
+    [MG_STOCK_DRIFT] = { "webhook_worker_stock_drift_skus",
+      "SKUs by drift kind in the last GET /stock/drift.", "kind" },
+    [MG_STOCK_LAST_SUCCESS] = {
+      "webhook_worker_stock_sync_last_success_timestamp_seconds",
+      "End of the last successful stock sync run (any worker).", NULL },
+    [MG_STOCK_LAST_RUN_WRITTEN] = {
+      "webhook_worker_stock_sync_last_run_items_written",
+      "Items the last successful run of this process wrote.", NULL },
+    [MG_STOCK_INTERVAL] = { "webhook_worker_stock_sync_interval_seconds",
+      "HFT71_STOCK_INTERVAL_S (only while the stock sync timer is on).",
+      NULL },
 };
 
 struct metrics {
@@ -72,6 +98,12 @@ struct metrics {
         long long    ms;
     }                success[METRICS_INTEGRATIONS];
     size_t           n_success;
+    struct {
+        int          kind;
+        char         label[48];
+        double       value;
+    }                gauges[METRIC_GAUGES_MAX];
+    size_t           n_gauges;
 };
 
 
@@ -186,6 +218,8 @@ metrics_commerce(metrics *m, metrics_counter c, const char *a, const char *b)
         [MC_STRIPE_EVENT] = { FAM_STRIPE, "effect", "outcome" },
         [MC_REGISTRY_REQUEST] = { FAM_REGISTRY_REQUESTS, "endpoint", "code" },
         [MC_REGISTRY_QUEUED] = { FAM_REGISTRY_QUEUED, "provider", NULL },
+        [MC_STOCK_RUN] = { FAM_STOCK_RUNS, "outcome", NULL },
+        [MC_STOCK_ITEMS] = { FAM_STOCK_ITEMS, "endpoint", "outcome" },
     };
     char l[160];
 
@@ -196,6 +230,33 @@ metrics_commerce(metrics *m, metrics_counter c, const char *a, const char *b)
         snprintf(l, sizeof(l), "%s=\"%s\"", map[c].first, a);
     }
     add(m, map[c].family, l, 1);
+}
+
+
+void
+metrics_gauge(metrics *m, metrics_gauge_kind g, const char *label,
+    double value)
+{
+    size_t i;
+
+    pthread_mutex_lock(&m->lock);
+    for (i = 0; i < m->n_gauges; i++) {
+        if (m->gauges[i].kind == (int) g
+            && strcmp(m->gauges[i].label, label ? label : "") == 0)
+        {
+            break;
+        }
+    }
+    if (i == m->n_gauges && i < METRIC_GAUGES_MAX) {
+        m->gauges[i].kind = (int) g;
+        snprintf(m->gauges[i].label, sizeof(m->gauges[i].label), "%s",
+                 label ? label : "");
+        m->n_gauges++;
+    }
+    if (i < m->n_gauges) {
+        m->gauges[i].value = value;
+    }
+    pthread_mutex_unlock(&m->lock);
 }
 
 
@@ -285,6 +346,31 @@ metrics_render(metrics *m)
         EMIT("webhook_worker_last_success_timestamp_seconds"
              "{integration=\"%s\"} %.3f\n", m->success[i].integration,
              (double) m->success[i].ms / 1000.0);
+    }
+    for (f = 0; f < (int) (sizeof(gauge_families)
+                           / sizeof(gauge_families[0])); f++)
+    {
+        int header = 0;
+
+        for (i = 0; i < m->n_gauges && len < cap - 400; i++) {
+            if (m->gauges[i].kind != f) {
+                continue;
+            }
+            if (!header) {
+                EMIT("# HELP %s %s\n# TYPE %s gauge\n",
+                     gauge_families[f].name, gauge_families[f].help,
+                     gauge_families[f].name);
+                header = 1;
+            }
+            if (gauge_families[f].label != NULL) {
+                EMIT("%s{%s=\"%s\"} %.3f\n", gauge_families[f].name,
+                     gauge_families[f].label, m->gauges[i].label,
+                     m->gauges[i].value);
+            } else {
+                EMIT("%s %.3f\n", gauge_families[f].name,
+                     m->gauges[i].value);
+            }
+        }
     }
     pthread_mutex_unlock(&m->lock);
 #undef EMIT

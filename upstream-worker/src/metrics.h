@@ -27,10 +27,22 @@ typedef enum {
     MC_STATUS_UPDATE,       /* source, outcome */
     MC_STRIPE_EVENT,        /* effect, outcome */
     MC_REGISTRY_REQUEST,    /* endpoint, code (the registration API) */
-    MC_REGISTRY_QUEUED      /* provider (deliveries queued) */
+    MC_REGISTRY_QUEUED,     /* provider (deliveries queued) */
+    MC_STOCK_RUN,           /* outcome */
+    MC_STOCK_ITEMS          /* endpoint, outcome */
 } metrics_counter;
 void metrics_commerce(metrics *m, metrics_counter c, const char *a,
     const char *b);
+
+/* Gauges of the stock sync; label as named (NULL when it has none). */
+typedef enum {
+    MG_STOCK_DRIFT,             /* kind: the last drift report's counts */
+    MG_STOCK_LAST_SUCCESS,      /* unix seconds, any worker's (Redis) */
+    MG_STOCK_LAST_RUN_WRITTEN,  /* items written by this process's last run */
+    MG_STOCK_INTERVAL           /* HFT71_STOCK_INTERVAL_S, when the timer is on */
+} metrics_gauge_kind;
+void metrics_gauge(metrics *m, metrics_gauge_kind g, const char *label,
+    double value);
 
 /* The time of an integration's latest successful call (a 2xx answer, for
  * WHMCS with result=success); at most METRICS_INTEGRATIONS names. */

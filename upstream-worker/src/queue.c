@@ -1013,19 +1013,29 @@ queue_order_end(queue *q, const char *order_id, const char *job_id)
 redisReply *
 queue_argv(queue *q, int argc, const char **argv)
 {
-    size_t lens[64];
-    int    i;
+    size_t      small[64], *lens = small;
+    int         i;
+    redisReply *r;
 
-    if (argc > 64 || queue_ready(q) != 0) {
-        if (argc > 64) {
-            snprintf(q->err, sizeof(q->err), "redis: too many arguments");
-        }
+    if (queue_ready(q) != 0) {
         return NULL;
+    }
+    /* the stock sync sends a page of SKUs in one command */
+    if (argc > 64) {
+        lens = malloc((size_t) argc * sizeof(*lens));
+        if (lens == NULL) {
+            snprintf(q->err, sizeof(q->err), "redis: out of memory");
+            return NULL;
+        }
     }
     for (i = 0; i < argc; i++) {
         lens[i] = strlen(argv[i]);
     }
-    return check(q, redisCommandArgv(q->c, argc, argv, lens));
+    r = check(q, redisCommandArgv(q->c, argc, argv, lens));
+    if (lens != small) {
+        free(lens);
+    }
+    return r;
 }
 
 

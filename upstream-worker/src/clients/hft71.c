@@ -163,6 +163,49 @@ hft71_update_address(hft71 *h, const char *id, json_t *shipping)
 }
 
 
+call_outcome
+hft71_stock_page(hft71 *h, long page, int per_page, const char *skus,
+    json_t **items, long *total_pages)
+{
+    char          *path = NULL;
+    json_t        *out = NULL, *tp;
+    call_outcome   o;
+    int            n;
+
+    *items = NULL;
+    *total_pages = 1;
+    if (skus != NULL) {
+        n = asprintf(&path, "/stock/available?skus=%s", skus);
+    } else {
+        n = asprintf(&path, "/stock/available?page=%ld&per_page=%d", page,
+                     per_page);
+    }
+    if (n < 0) {
+        memset(&o, 0, sizeof(o));
+        call_outcome_set(&o, FAIL_TRANSPORT, 0, "", "out of memory");
+        o.not_sent = 1;
+        return o;
+    }
+    o = rest_call(h->api, "stock_sync", "GET", path, NULL, &out, NULL);
+    free(path);
+    if (o.cls == FAIL_NONE) {
+        tp = json_object_get(out, "total_pages");
+        if (!json_is_array(json_object_get(out, "items"))
+            || !json_is_integer(tp) || json_integer_value(tp) < 0)
+        {
+            call_outcome_set(&o, FAIL_REMOTE_5XX, o.status, "",
+                             "hft71 stock: no items list or total_pages in "
+                             "the answer");
+        } else {
+            *items = json_incref(json_object_get(out, "items"));
+            *total_pages = (long) json_integer_value(tp);
+        }
+    }
+    json_decref(out);
+    return o;
+}
+
+
 int
 hft71_status_valid(const char *s)
 {

@@ -28,6 +28,12 @@ call_outcome hft71_update_order(hft71 *h, const char *id, json_t *items);
 call_outcome hft71_update_address(hft71 *h, const char *id,
     json_t *shipping);
 
+/* GET /stock/available?page=N&per_page=M, or ?skus=A,B (skus: escaped,
+ * comma separated, at most 100; page and per_page unused) -> *items
+ * ([{"sku","available"}], not checked item by item) and *total_pages. */
+call_outcome hft71_stock_page(hft71 *h, long page, int per_page,
+    const char *skus, json_t **items, long *total_pages);
+
 /* 1 for HFT71's status names */
 int hft71_status_valid(const char *s);
 /* delivered and cancelled: nothing moves an order out of them */

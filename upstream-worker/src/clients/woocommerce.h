@@ -26,6 +26,25 @@ call_outcome wc_update_order(woocommerce *w, long long id, json_t *fields);
 /* POST orders/{id}/notes {"note":text} */
 call_outcome wc_add_note(woocommerce *w, long long id, const char *text);
 
+/*
+ * The stock sync's calls. Lists ask for id, sku, type, manage_stock and
+ * stock_quantity only (_fields), 100 a page, by id ascending.
+ */
+call_outcome wc_list_products(woocommerce *w, long page, json_t **items,
+    long *total_pages);
+call_outcome wc_list_variations(woocommerce *w, long long parent, long page,
+    json_t **items, long *total_pages);
+/* The products (parent 0) or parent's variations with these ids (comma
+ * separated, at most 100) as they are now. */
+call_outcome wc_read_items(woocommerce *w, long long parent, const char *ids,
+    json_t **items);
+/* POST products/batch (parent 0) or products/{parent}/variations/batch
+ * {"update":updates} (not stolen; at most 100 items: WooCommerce refuses
+ * the whole call past that) -> *results, the answer's "update" list, where
+ * an item that failed is {"id","error":{"code","message","data"}}. */
+call_outcome wc_batch_update(woocommerce *w, long long parent,
+    json_t *updates, json_t **results);
+
 /* A meta_data value of an order by key (a string), or NULL. */
 const char *wc_meta(json_t *order, const char *key);
 

@@ -408,13 +408,10 @@ result_from_call(cj_result *res, const call_outcome *o, const char *outcome)
 }
 
 
-/* One line and one log entry per HFT71 call, as the runbook reads them. */
-static void
-hft71_logged(commerce_env *e, const char *action, long long wc,
-    const char *hft71_id, const call_outcome *o, const char *detail)
+void
+commerce_count_hft71_call(commerce_env *e, const char *action,
+    const call_outcome *o)
 {
-    json_t     *entry;
-    const char *cls = o->cls == FAIL_NONE ? "ok" : failure_class_name(o->cls);
     const char *sc;
 
     if (o->status == 0) {
@@ -431,6 +428,18 @@ hft71_logged(commerce_env *e, const char *action, long long wc,
         sc = "4xx";
     }
     metrics_commerce(e->metrics, MC_HFT71_CALL, action, sc);
+}
+
+
+/* One line and one log entry per HFT71 call, as the runbook reads them. */
+static void
+hft71_logged(commerce_env *e, const char *action, long long wc,
+    const char *hft71_id, const call_outcome *o, const char *detail)
+{
+    json_t     *entry;
+    const char *cls = o->cls == FAIL_NONE ? "ok" : failure_class_name(o->cls);
+
+    commerce_count_hft71_call(e, action, o);
     entry = json_pack("{s:s,s:I,s:s,s:I,s:s}", "action", action, "order_id",
                       (json_int_t) wc, "hft71_order_id",
                       hft71_id ? hft71_id : "", "status",

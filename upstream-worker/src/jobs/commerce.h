@@ -75,6 +75,11 @@ json_t *commerce_log_read(queue *q, const char *action, long limit);
  * *found -1 on error. */
 json_t *commerce_order_view(queue *q, long long wc_id, int *found);
 
+/* webhook_worker_hft71_calls_total{action,status_class} for one call
+ * (auth for 401/403, as the runbook's credential drift). */
+void commerce_count_hft71_call(commerce_env *e, const char *action,
+    const call_outcome *o);
+
 /* Order leases: one run at a time per WooCommerce order. */
 int commerce_lease_take(commerce_env *e, long long wc_id);
 void commerce_lease_release(commerce_env *e, long long wc_id);

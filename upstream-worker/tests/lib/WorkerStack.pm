@@ -303,6 +303,7 @@ sub start_worker {
 }
 
 sub worker_url { "http://127.0.0.1:$_[0]{worker_port}" }
+sub worker2_url { "http://127.0.0.1:$_[0]{worker2_port}" }
 
 # Another worker process on the same Redis (its own port and consumer name).
 sub start_second_worker {
@@ -310,6 +311,7 @@ sub start_second_worker {
     my $port = free_port();
     my $env = $self->worker_env(WORKER_LISTEN => "127.0.0.1:$port",
                                 WORKER_CONSUMER => 'e2e-second', %extra);
+    $self->{worker2_port} = $port;
     $self->spawn('worker2', $env, $WORKER);
     wait_until('worker2', 10, sub {
         IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1);

@@ -270,6 +270,47 @@ test_commerce(void **state)
 }
 
 
+static void
+test_stock(void **state)
+{
+    worker_config cfg;
+    char          err[256];
+
+    (void) state;
+    commerce_env();
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), 0);
+    assert_int_equal(cfg.stock_sync_enabled, 0);
+    assert_int_equal(cfg.stock_interval_s, 3600);
+    assert_int_equal(cfg.stock_page_size, 500);
+    assert_int_equal(cfg.stock_index_max_age_s, 86400);
+    assert_null(cfg.stock_priority_skus);
+    config_free(&cfg);
+
+    commerce_env();
+    env_set("HFT71_STOCK_SYNC_ENABLED", "true");
+    env_set("HFT71_STOCK_INTERVAL_S", "600");
+    env_set("HFT71_STOCK_PAGE_SIZE", "1000");
+    env_set("STOCK_PRIORITY_SKUS", "A-1, B 2 ,C");
+    assert_int_equal(config_load(&cfg, fake_getenv, err, sizeof(err)), 0);
+    assert_int_equal(cfg.stock_sync_enabled, 1);
+    assert_int_equal(cfg.stock_interval_s, 600);
+    assert_int_equal(cfg.stock_page_size, 1000);
+    assert_string_equal(cfg.stock_priority_skus, "A-1, B 2 ,C");
+    config_free(&cfg);
+
+    expect_commerce_failure("HFT71_STOCK_SYNC_ENABLED", "maybe",
+                            "HFT71_STOCK_SYNC_ENABLED is malformed");
+    expect_commerce_failure("HFT71_STOCK_INTERVAL_S", "0",
+                            "HFT71_STOCK_INTERVAL_S is malformed");
+    expect_commerce_failure("HFT71_STOCK_PAGE_SIZE", "1001",
+                            "HFT71_STOCK_PAGE_SIZE is malformed");
+    expect_commerce_failure("STOCK_INDEX_MAX_AGE_S", "10",
+                            "STOCK_INDEX_MAX_AGE_S is malformed");
+    expect_commerce_failure("STOCK_PRIORITY_SKUS", "A,B\tC",
+                            "STOCK_PRIORITY_SKUS is malformed");
+}
+
+
 int
 main(void)
 {
@@ -279,6 +320,7 @@ main(void)
         cmocka_unit_test(test_parsers),
         cmocka_unit_test(test_billing_cycles),
         cmocka_unit_test(test_commerce),
+        cmocka_unit_test(test_stock),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
