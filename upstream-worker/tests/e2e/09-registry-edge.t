@@ -125,8 +125,10 @@ is $st, 201, 'registered';
 my ($id, $url, $secret) = @$reg{qw(registrationId webhookUrl webhookSecret)};
 
 subtest 'register -> deliver signed through the edge -> 202 -> queued -> healthy' => sub {
-    my ($st, $b) = push_event($url, $secret);
-    is $st, 202, 'the edge verified it with the registration secret; the worker queued it';
+    # the edge learns of a new id when it next reads reg:rev (within its TTL)
+    my ($st, $b);
+    is until_status(202, $SETTLE_S, sub { ($st, $b) = push_event($url, $secret); ($st, $b) }), 202,
+        'the edge verified it with the registration secret; the worker queued it';
     is $b->{status}, 'queued', 'queued';
     my $xlen = $s->redis_cmd('XLEN', "${P}deliveries:tenant-e:github");
     is $xlen, 1, 'on deliveries:tenant-e:github';
