@@ -507,7 +507,7 @@ unknown "no_such_var" variable
 
 
 
-=== TEST 21: a bad webhook_registry_zone and webhook_registry_ttl
+=== TEST 21: a webhook_registry_zone too small
 --- http_config
     webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     webhook_registry_zone reg:1k;
@@ -516,6 +516,18 @@ unknown "no_such_var" variable
 --- must_die
 --- error_log
 webhook_registry_zone "reg:1k" is too small
+
+
+
+=== TEST 21b: a bad webhook_registry_ttl
+--- http_config
+    webhook_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    webhook_registry_ttl soon;
+--- config
+    location = /w { return 200; }
+--- must_die
+--- error_log
+"webhook_registry_ttl" has an invalid time "soon"
 
 
 
@@ -610,7 +622,7 @@ for my $k (@keys) {
     my ($m) = $k =~ /(\d+)$/;
     ok($m >= int($t0 / 60) && $m <= int($t1 / 60), "minute $m");
     my $ttl = $::redis->command("TTL", $k);
-    ok($ttl > 7000 && $ttl <= 7200, "EXPIRE 7200 ($ttl)");
+    ok($ttl > 7150 && $ttl <= 7200, "EXPIRE 7200 ($ttl)");
 }
 my %last = @{ $::redis->command("HGETALL", "webhook:reglast:wh_stat") };
 ok($last{last_event_at} >= int($t0) && $last{last_event_at} <= $t1 + 1,
