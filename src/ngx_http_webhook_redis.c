@@ -232,6 +232,17 @@ ngx_http_webhook_redis_exit_process(void)
     }
 
     if (rd->ac) {
+        if (rd->ac->c.flags & REDIS_CONNECTED) {
+            /*
+             * what was queued last (the registry's last health counts)
+             * goes out in one non-blocking write: redisAsyncFree() drops
+             * an unwritten buffer
+             */
+            rd->writing = 1;
+            redisAsyncHandleWrite(rd->ac);
+            rd->writing = 0;
+        }
+
         redisAsyncFree(rd->ac);
         rd->ac = NULL;
     }

@@ -79,6 +79,7 @@ register("wh_live", provider => "github", secret => $S{live});
 register("wh_stat", provider => "github", secret => $S{stat},
          events => "push");
 register("wh_down", provider => "github", secret => $S{down});
+register("wh_exit", provider => "github", secret => $S{stat});
 }
 setup_all();
 
@@ -630,6 +631,34 @@ ok($last{last_event_at} >= int($t0) && $last{last_event_at} <= $t1 + 1,
 ok($last{last_failure_at} >= int($t1) - 1 && $last{last_failure_at} <= $t1 + 1,
    "last_failure_at $last{last_failure_at}");
 is($last{last_reason}, "event_not_registered", "last_reason");
+--- request
+GET /status
+--- error_code: 200
+
+
+
+=== TEST 25b: a worker that exits sends the counts it holds (no wait for the next batch)
+--- init
+use Test::More;
+my $e2 = EdgeNginx->new(workers => 1, http => sub {
+    my ($port) = @_;
+    return <<"CONF";
+    webhook_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} $ENV{TEST_NGINX_REDIS_TIMEOUTS};
+    server {
+        listen 127.0.0.1:$port;
+        location ~ "^/webhooks/(?<reg>[A-Za-z0-9_-]{1,64})\$" {
+            webhook_registry redis \$reg; webhook_replay off;
+            proxy_pass http://127.0.0.1:$port/ok\$is_args\$args;
+        }
+        location = /ok { return 200 "taken\\n"; }
+    }
+CONF
+});
+my $b = ::gh_body();
+my ($st) = $e2->request("POST", "/webhooks/wh_exit", $b, Webhook::github($::S{stat}, $b));
+is($st, 200, "delivered");
+$e2->stop;
+is(::regstat("wh_exit", "passed"), 1, "passed = 1, written at exit");
 --- request
 GET /status
 --- error_code: 200
