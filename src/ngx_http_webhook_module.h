@@ -420,6 +420,8 @@ ngx_int_t ngx_http_webhook_registry_lookup(ngx_http_request_t *r,
 void ngx_http_webhook_registry_cancel(ngx_http_webhook_ctx_t *ctx);
 ngx_http_webhook_reason_e ngx_http_webhook_registry_event(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx);
+ngx_int_t ngx_http_webhook_registry_scan_type(ngx_str_t *body,
+    ngx_uint_t slack, ngx_str_t *type);
 void ngx_http_webhook_registry_record(ngx_http_webhook_ctx_t *ctx,
     ngx_http_webhook_reason_e reason);
 u_char *ngx_http_webhook_registry_report(ngx_shm_zone_t *zone, u_char *p,

@@ -189,6 +189,12 @@ static size_t ngx_http_webhook_registry_key(u_char *buf, const char *what,
     u_char *id, size_t len);
 static ngx_int_t ngx_http_webhook_registry_event_listed(ngx_str_t *events,
     ngx_str_t *type);
+static ngx_int_t ngx_http_webhook_json_member(u_char *p, u_char *last,
+    ngx_str_t *name, u_char **value, u_char **end);
+static u_char *ngx_http_webhook_json_skip_string(u_char *p, u_char *last,
+    ngx_uint_t *escaped);
+static u_char *ngx_http_webhook_json_skip_value(u_char *p, u_char *last);
+static u_char *ngx_http_webhook_json_skip_ws(u_char *p, u_char *last);
 
 
 static ngx_http_webhook_reg_process_t  *ngx_http_webhook_reg;
@@ -1500,8 +1506,9 @@ ngx_http_webhook_registry_event(ngx_http_request_t *r,
 {
     u_char                  *p;
     json_t                  *root, *obj, *f, *g;
-    ngx_str_t                type, name, *scheme;
-    ngx_uint_t               any;
+    ngx_int_t                rc;
+    ngx_str_t                type, name, body, *scheme;
+    ngx_uint_t               any, salesforce;
     ngx_http_webhook_reg_t  *reg;
 
     reg = ctx->reg;
@@ -1527,17 +1534,48 @@ ngx_http_webhook_registry_event(ngx_http_request_t *r,
 
     if (name.len) {
         (void) ngx_http_webhook_header(r, &name, &type);
+        goto check;
+    }
 
-    } else if (!any) {
+    if (any) {
+        goto check;
+    }
+
+    salesforce = (scheme->len == 10
+                  && ngx_strncmp(scheme->data, "salesforce", 10) == 0);
+
+    /*
+     * A scan for the one member, not a parse of the whole body: jansson
+     * takes about 12 ns a byte. What the scan does not settle (an escape,
+     * a duplicate member, unexpected syntax) jansson decides; Salesforce's
+     * body is parsed for its signed fields anyway.
+     */
+
+    if (!salesforce && !ctx->body_parsed) {
+        if (ngx_http_webhook_body_flat(r, &body) != NGX_OK) {
+            return NGX_HTTP_WEBHOOK_NREASONS;
+        }
+
+        rc = ngx_http_webhook_registry_scan_type(&body,
+                 scheme->len == 5
+                 && ngx_strncmp(scheme->data, "slack", 5) == 0,
+                 &type);
+
+        if (rc != NGX_AGAIN) {
+            goto check;
+        }
+
+        ngx_str_null(&type);
+    }
+
+    {
         root = ngx_http_webhook_body_json(r, ctx);
         f = NULL;
 
         if (root == NULL) {
             /* not JSON: no event type */
 
-        } else if (scheme->len == 10
-                   && ngx_strncmp(scheme->data, "salesforce", 10) == 0)
-        {
+        } else if (salesforce) {
             obj = json_object_get(root, "sobject");
             f = obj && json_is_object(obj) ? json_object_get(obj, "name")
                                            : NULL;
@@ -1577,6 +1615,8 @@ ngx_http_webhook_registry_event(ngx_http_request_t *r,
         }
     }
 
+check:
+
     /* it goes into $webhook_event_type, and from there into a header */
 
     if (type.len && ngx_http_webhook_printable_token(&type, 256) != NGX_OK) {
@@ -1602,6 +1642,265 @@ ngx_http_webhook_registry_event(ngx_http_request_t *r,
     }
 
     return NGX_HTTP_WEBHOOK_OK;
+}
+
+
+/*
+ * The event type of a body that names it in "type" (or Slack's
+ * "event"."type", "type" when there is no "event"): NGX_OK, NGX_DECLINED
+ * (no such string member), NGX_AGAIN (jansson must decide). The rest of
+ * the body is skipped, not validated: it is the registered sender's own,
+ * verified just before.
+ */
+
+ngx_int_t
+ngx_http_webhook_registry_scan_type(ngx_str_t *body, ngx_uint_t slack,
+    ngx_str_t *type)
+{
+    u_char     *v, *e, *last;
+    ngx_int_t   rc;
+    ngx_str_t   name;
+
+    last = body->data + body->len;
+
+    if (body->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (slack) {
+        ngx_str_set(&name, "event");
+
+        rc = ngx_http_webhook_json_member(body->data, last, &name, &v, &e);
+
+        if (rc == NGX_OK) {
+            if (*v != '{') {
+                return NGX_DECLINED;
+            }
+
+            body->data = v;
+            last = e;
+
+        } else if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    ngx_str_set(&name, "type");
+
+    rc = ngx_http_webhook_json_member(body->data, last, &name, &v, &e);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (*v != '"') {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strlchr(v + 1, e - 1, '\\')) {
+        return NGX_AGAIN;
+    }
+
+    type->data = v + 1;
+    type->len = (e - 1) - (v + 1);
+
+    return NGX_OK;
+}
+
+
+#define ngx_http_webhook_json_ws(c)                                          \
+    ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+
+
+static u_char *
+ngx_http_webhook_json_skip_ws(u_char *p, u_char *last)
+{
+    while (p < last && ngx_http_webhook_json_ws(*p)) {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* one member of the object at p, by name: its value's span */
+
+static ngx_int_t
+ngx_http_webhook_json_member(u_char *p, u_char *last, ngx_str_t *name,
+    u_char **value, u_char **end)
+{
+    u_char      *k, *ke, *v, *ve;
+    ngx_uint_t   found, escaped;
+
+    found = 0;
+
+    p = ngx_http_webhook_json_skip_ws(p, last);
+
+    if (p == last || *p++ != '{') {
+        return NGX_AGAIN;
+    }
+
+    p = ngx_http_webhook_json_skip_ws(p, last);
+
+    if (p < last && *p == '}') {
+        p++;
+        goto done;
+    }
+
+    for ( ;; ) {
+        if (p == last || *p != '"') {
+            return NGX_AGAIN;
+        }
+
+        escaped = 0;
+        k = p + 1;
+        ke = ngx_http_webhook_json_skip_string(p, last, &escaped);
+
+        if (ke == NULL || escaped) {
+            /* an escaped name may spell the one looked for */
+            return NGX_AGAIN;
+        }
+
+        p = ngx_http_webhook_json_skip_ws(ke, last);
+
+        if (p == last || *p++ != ':') {
+            return NGX_AGAIN;
+        }
+
+        p = ngx_http_webhook_json_skip_ws(p, last);
+
+        v = p;
+        ve = ngx_http_webhook_json_skip_value(v, last);
+
+        if (ve == NULL) {
+            return NGX_AGAIN;
+        }
+
+        if ((size_t) (ke - 1 - k) == name->len
+            && ngx_strncmp(k, name->data, name->len) == 0)
+        {
+            if (found) {
+                return NGX_AGAIN;       /* a duplicate: jansson refuses */
+            }
+
+            found = 1;
+            *value = v;
+            *end = ve;
+        }
+
+        p = ngx_http_webhook_json_skip_ws(ve, last);
+
+        if (p < last && *p == ',') {
+            p = ngx_http_webhook_json_skip_ws(p + 1, last);
+            continue;
+        }
+
+        if (p < last && *p == '}') {
+            p++;
+            break;
+        }
+
+        return NGX_AGAIN;
+    }
+
+done:
+
+    p = ngx_http_webhook_json_skip_ws(p, last);
+
+    if (p != last) {
+        return NGX_AGAIN;
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* past the string whose quote p is at; NULL: unterminated or raw control */
+
+static u_char *
+ngx_http_webhook_json_skip_string(u_char *p, u_char *last,
+    ngx_uint_t *escaped)
+{
+    for (p++; p < last; p++) {
+
+        if (*p == '"') {
+            return p + 1;
+        }
+
+        if (*p == '\\') {
+            *escaped = 1;
+            p++;
+            continue;
+        }
+
+        if (*p < 0x20) {
+            return NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* past one value: a string, a scalar, or a whole object or array */
+
+static u_char *
+ngx_http_webhook_json_skip_value(u_char *p, u_char *last)
+{
+    u_char      *s;
+    ngx_uint_t   depth, escaped;
+
+    if (p == last) {
+        return NULL;
+    }
+
+    if (*p == '"') {
+        return ngx_http_webhook_json_skip_string(p, last, &escaped);
+    }
+
+    if (*p != '{' && *p != '[') {
+        for (s = p; p < last; p++) {
+            if (*p == ',' || *p == '}' || *p == ']'
+                || ngx_http_webhook_json_ws(*p))
+            {
+                break;
+            }
+        }
+
+        return (p > s) ? p : NULL;
+    }
+
+    depth = 0;
+
+    while (p < last) {
+
+        switch (*p) {
+
+        case '"':
+            p = ngx_http_webhook_json_skip_string(p, last, &escaped);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            continue;
+
+        case '{':
+        case '[':
+            depth++;
+            break;
+
+        case '}':
+        case ']':
+            if (--depth == 0) {
+                return p + 1;
+            }
+
+            break;
+        }
+
+        p++;
+    }
+
+    return NULL;
 }
 
 

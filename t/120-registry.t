@@ -54,7 +54,7 @@ sub change {
 }
 
 our %S = map { $_ => new_secret() }
-    qw(gh stripe std sf bad rot old off live new stat down);
+    qw(gh stripe std sf bad rot old off live new stat down slack notion);
 
 sub setup_all {
 register("wh_gh", provider => "github", secret => $S{gh},
@@ -80,6 +80,10 @@ register("wh_stat", provider => "github", secret => $S{stat},
          events => "push");
 register("wh_down", provider => "github", secret => $S{down});
 register("wh_exit", provider => "github", secret => $S{stat});
+register("wh_slack", provider => "slack", secret => $S{slack},
+         events => "app_mention,url_verification");
+register("wh_notion", provider => "notion", secret => $S{notion},
+         events => "page.created");
 }
 setup_all();
 
@@ -98,6 +102,13 @@ our $sf_other = sf_body("Account", "created");
 our $stripe = qq({"id":"evt_s_$$","type":"invoice.paid"});
 our $stripe_other = qq({"id":"evt_s2_$$","type":"customer.created"});
 our $std = qq({"type":"user.created","data":{"id":"u_$$"}});
+our $slack = qq({"token":"x","team_id":"T1","event":{"type":"app_mention",)
+           . qq("text":"hi \\"there\\"","ts":"1.2"},"type":"event_callback"});
+our $slack_url = qq({"token":"x","challenge":"c_$$","type":"url_verification"});
+our $notion = qq({"id":"n_$$","type":"page.created","entity":{"type":"page"}});
+our $stripe_esc = qq({"id":"evt_e_$$","type":"invoice\\u002epaid"});
+our $stripe_dup = qq({"id":"evt_d_$$","type":"invoice.paid","type":"invoice.paid"});
+our $stripe_nested = qq({"id":"evt_n_$$","data":{"type":"invoice.paid"}});
 
 sub r1 {
     my ($id, $provider, $delivery, $time, $body) = @_;
@@ -388,6 +399,72 @@ Webhook::github($::S{gh}, $::gh[7])
 --- error_code: 422
 --- response_body eval
 $::ERR{event}
+--- error_log eval
+qr/event_not_registered \(no event type in the delivery\)/
+
+
+
+=== TEST 10c: Slack: "event"."type", a nested object skipped with its escapes
+--- request eval
+Webhook::post("/webhooks/wh_slack", $::slack)
+--- more_headers eval
+Webhook::slack($::S{slack}, $::slack)
+--- error_code: 200
+--- response_body_like eval
+qr{^/webhooks/wh_slack\|wh_slack\|app_mention\|slack\|}
+
+
+
+=== TEST 10d: Slack: no "event": the top-level "type" (url_verification)
+--- request eval
+Webhook::post("/webhooks/wh_slack", $::slack_url)
+--- more_headers eval
+Webhook::slack($::S{slack}, $::slack_url)
+--- error_code: 200
+--- response_body_like eval
+qr{^/webhooks/wh_slack\|wh_slack\|url_verification\|slack\|}
+
+
+
+=== TEST 10e: Notion: body "type"
+--- request eval
+Webhook::post("/webhooks/wh_notion", $::notion)
+--- more_headers eval
+Webhook::notion($::S{notion}, $::notion)
+--- error_code: 200
+--- response_body_like eval
+qr{^/webhooks/wh_notion\|wh_notion\|page\.created\|notion\|}
+
+
+
+=== TEST 10f: an escaped "type" is read as JSON says (invoice\u002epaid is invoice.paid)
+--- request eval
+Webhook::post("/webhooks/wh_stripe", $::stripe_esc)
+--- more_headers eval
+Webhook::stripe($::S{stripe}, $::stripe_esc)
+--- error_code: 200
+--- response_body_like eval
+qr{^/webhooks/wh_stripe\|wh_stripe\|invoice\.paid\|stripe\|}
+
+
+
+=== TEST 10g: a duplicate "type": no event type (422), as a JSON parser refusing duplicates says
+--- request eval
+Webhook::post("/webhooks/wh_stripe", $::stripe_dup)
+--- more_headers eval
+Webhook::stripe($::S{stripe}, $::stripe_dup)
+--- error_code: 422
+--- error_log eval
+qr/event_not_registered \(no event type in the delivery\)/
+
+
+
+=== TEST 10h: a "type" only inside a nested object is not the event type: 422
+--- request eval
+Webhook::post("/webhooks/wh_stripe", $::stripe_nested)
+--- more_headers eval
+Webhook::stripe($::S{stripe}, $::stripe_nested)
+--- error_code: 422
 --- error_log eval
 qr/event_not_registered \(no event type in the delivery\)/
 
