@@ -102,7 +102,8 @@ VALGRIND_DIR  := $(BUILD)/valgrind
 VALGRIND_OPTS := --tool=memcheck --leak-check=full \
     --show-leak-kinds=definite,possible --num-callers=40 \
     --log-file=$(VALGRIND_DIR)/%p.log
-VALGRIND_SUITES ?= t/0*.t t/100-redis.t t/101-redis-auth.t t/102-redis-timing.t
+VALGRIND_SUITES ?= t/0*.t t/100-redis.t t/101-redis-auth.t t/102-redis-timing.t \
+                   t/120-registry.t
 
 test-valgrind: deps module
 	rm -rf $(VALGRIND_DIR) && mkdir -p $(VALGRIND_DIR)

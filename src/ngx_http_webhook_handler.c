@@ -50,6 +50,8 @@ static void ngx_http_webhook_sha256_update(void *data, const u_char *p,
 
 static uint64_t  ngx_http_webhook_token;
 
+static ngx_str_t  ngx_http_webhook_no_reg = ngx_string("-");
+
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
@@ -95,24 +97,57 @@ ngx_http_webhook_access_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
 
-    if (wlcf->scheme == NULL || r != r->main) {
+    if ((wlcf->scheme == NULL && wlcf->registry == NULL) || r != r->main) {
         return NGX_DECLINED;
     }
 
     ctx = ngx_http_webhook_get_ctx(r);
 
     if (ctx) {
-        return ctx->status;
-    }
+        if (ctx->looking_up) {
+            return NGX_AGAIN;
+        }
 
-    ctx = ngx_http_webhook_new_ctx(r, wlcf);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (!ctx->looked_up || ctx->done) {
+            return ctx->status;
+        }
+
+        /* the registry answered: on with the registration's scheme */
+        ctx->looked_up = 0;
+        reason = ctx->reason;
+
+    } else {
+        ctx = ngx_http_webhook_new_ctx(r, wlcf);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        reason = NGX_HTTP_WEBHOOK_OK;
+
+        if (wlcf->registry) {
+            /* a denied address costs no lookup */
+
+            if (wlcf->allow
+                && ngx_http_webhook_allow_match(wlcf->allow,
+                                                r->connection->sockaddr)
+                   != NGX_OK)
+            {
+                reason = NGX_HTTP_WEBHOOK_IP_DENIED;
+
+            } else if (ngx_http_webhook_registry_lookup(r, wlcf, ctx, &reason)
+                       == NGX_AGAIN)
+            {
+                ctx->looking_up = 1;
+                return NGX_AGAIN;
+            }
+        }
     }
 
     /* checks that need no body come first, and a failure reads none */
 
-    reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
+    if (reason == NGX_HTTP_WEBHOOK_OK) {
+        reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
+    }
 
     if (reason == NGX_HTTP_WEBHOOK_NREASONS) {
         /* our failure, not the client's: logged where it happened */
@@ -185,6 +220,8 @@ ngx_http_webhook_new_ctx(ngx_http_request_t *r,
 
     ctx->secret_index = -1;
     ctx->status = NGX_DONE;
+    ctx->scheme = wlcf->scheme;
+    ctx->secrets = wlcf->secrets;
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_webhook_cleanup_t));
     if (cln == NULL) {
@@ -229,10 +266,10 @@ ngx_http_webhook_check_headers(ngx_http_request_t *r,
         return reason;
     }
 
-    reason = ngx_http_webhook_parse_headers(r, wlcf->scheme, ctx);
+    reason = ngx_http_webhook_parse_headers(r, ctx->scheme, ctx);
 
     if (reason == NGX_HTTP_WEBHOOK_MISSING_SIGNATURE
-        && wlcf->scheme->setup == NGX_HTTP_WEBHOOK_SETUP_NOTION
+        && ctx->scheme->setup == NGX_HTTP_WEBHOOK_SETUP_NOTION
         && r->headers_in.content_length_n > 0
         && r->headers_in.content_length_n <= 1024)
     {
@@ -242,7 +279,7 @@ ngx_http_webhook_check_headers(ngx_http_request_t *r,
     }
 
     if (reason == NGX_HTTP_WEBHOOK_MISSING_SIGNATURE
-        && wlcf->scheme->woocommerce_ping
+        && ctx->scheme->woocommerce_ping
         && r->headers_in.content_length_n > 0
         && r->headers_in.content_length_n <= 64)
     {
@@ -255,7 +292,7 @@ ngx_http_webhook_check_headers(ngx_http_request_t *r,
         return reason;
     }
 
-    if (wlcf->scheme->format == NGX_HTTP_WEBHOOK_SIG_TOKEN) {
+    if (ctx->scheme->format == NGX_HTTP_WEBHOOK_SIG_TOKEN) {
         if (ngx_http_webhook_token_equal(&ctx->shared_secret,
                                          wlcf->verify_token)
             != NGX_OK)
@@ -268,7 +305,7 @@ ngx_http_webhook_check_headers(ngx_http_request_t *r,
         ctx->secret_index = 0;
     }
 
-    if (wlcf->scheme->format == NGX_HTTP_WEBHOOK_SIG_JWT) {
+    if (ctx->scheme->format == NGX_HTTP_WEBHOOK_SIG_JWT) {
         return ngx_http_webhook_jwt_check(r, wlcf, ctx);
     }
 
@@ -349,6 +386,12 @@ ngx_http_webhook_body_handler(ngx_http_request_t *r)
 
     reason = ngx_http_webhook_verify_body(r, wlcf, ctx);
 
+    /* a verified delivery of an event the registration did not ask for */
+
+    if (reason == NGX_HTTP_WEBHOOK_OK && ctx->reg) {
+        reason = ngx_http_webhook_registry_event(r, ctx);
+    }
+
     if (reason != NGX_HTTP_WEBHOOK_OK
         || wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_OFF)
     {
@@ -363,6 +406,12 @@ ngx_http_webhook_body_handler(ngx_http_request_t *r)
 
     ctx->token = ++ngx_http_webhook_token;
     ctx->ttl = wlcf->replay_ttl;
+
+    if (wlcf->registry && !wlcf->replay_ttl_set) {
+        /* the registration's scheme says how long a key must be kept */
+        ctx->ttl = ngx_http_webhook_scheme_ts_signed(ctx->scheme)
+                   ? 2 * wlcf->tolerance : 24 * 60 * 60 * 1000;
+    }
 
     if (wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_REDIS) {
         reason = NGX_HTTP_WEBHOOK_OK;
@@ -433,6 +482,10 @@ ngx_http_webhook_pass(ngx_http_request_t *r,
     ctx->status = NGX_OK;
 
     ngx_http_webhook_count(wlcf, reason);
+
+    if (ctx->reg) {
+        ngx_http_webhook_registry_record(ctx, reason);
+    }
 
     r->preserve_body = 1;
     r->write_event_handler = ngx_http_core_run_phases;
@@ -528,6 +581,7 @@ ngx_http_webhook_cleanup(void *data)
      * a key it wins is kept or released as this final answer says.
      */
     ngx_http_webhook_redis_cancel(ctx, keep);
+    ngx_http_webhook_registry_cancel(ctx);
 
     if (!ctx->reserved && !ctx->reserved_redis) {
         return;
@@ -593,6 +647,10 @@ ngx_http_webhook_decline(ngx_http_request_t *r,
 
     ngx_http_webhook_count(wlcf, reason);
 
+    if (ctx->reg) {
+        ngx_http_webhook_registry_record(ctx, reason);
+    }
+
     if (reason == NGX_HTTP_WEBHOOK_PING) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webhook: WooCommerce ping answered, label \"%V\"",
@@ -611,6 +669,17 @@ ngx_http_webhook_decline(ngx_http_request_t *r,
      * Never the secret or a MAC: the reason and the label; nginx adds
      * "client:" (the address realip settled on) and the request line.
      */
+
+    if (wlcf->registry) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webhook rejected: %V (%s), label \"%V\", "
+                      "registration \"%V\"",
+                      &rs->name, ctx->detail ? ctx->detail
+                                             : (char *) rs->message.data,
+                      &wlcf->label->name,
+                      ctx->reg ? &ctx->reg->id : &ngx_http_webhook_no_reg);
+        return rs;
+    }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "webhook rejected: %V (%s), label \"%V\"",
@@ -648,6 +717,11 @@ ngx_http_webhook_json(ngx_http_request_t *r, ngx_http_webhook_reason_t *rs)
 
     r->headers_out.status = rs->status;
     r->headers_out.status_line.len = 0;
+
+    if (rs->status == 422) {
+        /* nginx 1.22 has no reason phrase of its own for 422 */
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
+    }
     r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -707,7 +781,7 @@ ngx_http_webhook_header_filter(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
 
-    if (wlcf->scheme == NULL) {
+    if (wlcf->scheme == NULL && wlcf->registry == NULL) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -726,7 +800,10 @@ ngx_http_webhook_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
+        /* in a registry location no scheme is known before the lookup */
+        if (ctx->scheme) {
+            reason = ngx_http_webhook_check_headers(r, wlcf, ctx);
+        }
     }
 
     if (reason == NGX_HTTP_WEBHOOK_OK
@@ -823,7 +900,10 @@ ngx_http_webhook_body_sha256(ngx_http_request_t *r,
 }
 
 
-/* HMAC-SHA256 over v1:{provider}:{id}:{edge unix time}:{hex sha256 body} */
+/*
+ * HMAC-SHA256 over v1:{provider}:{id}:{edge unix time}:{hex sha256 body},
+ * or r1:{registration}:{provider}:... in a registry location
+ */
 
 ngx_int_t
 ngx_http_webhook_attestation(ngx_http_request_t *r,
@@ -851,9 +931,20 @@ ngx_http_webhook_attestation(ngx_http_request_t *r,
     }
 
     ngx_http_webhook_hmac_init(&h, wlcf->attest->key);
-    ngx_http_webhook_hmac_update(&h, "v1:", 3);
-    ngx_http_webhook_hmac_update(&h, wlcf->scheme->name.data,
-                                 wlcf->scheme->name.len);
+
+    if (ctx->reg) {
+        /* r1: the registration is attested too (contract 4) */
+        ngx_http_webhook_hmac_update(&h, "r1:", 3);
+        ngx_http_webhook_hmac_update(&h, ctx->reg->id.data,
+                                     ctx->reg->id.len);
+        ngx_http_webhook_hmac_update(&h, ":", 1);
+
+    } else {
+        ngx_http_webhook_hmac_update(&h, "v1:", 3);
+    }
+
+    ngx_http_webhook_hmac_update(&h, ctx->scheme->name.data,
+                                 ctx->scheme->name.len);
     ngx_http_webhook_hmac_update(&h, ":", 1);
     ngx_http_webhook_hmac_update(&h, ctx->id.data, ctx->id.len);
     ngx_http_webhook_hmac_update(&h, head,

@@ -227,6 +227,27 @@ static ngx_command_t  ngx_http_webhook_commands[] = {
       offsetof(ngx_http_webhook_loc_conf_t, jwt_email),
       NULL },
 
+    { ngx_string("webhook_registry"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_webhook_registry_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_registry_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_set_time_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webhook_main_conf_t, registry_ttl),
+      NULL },
+
+    { ngx_string("webhook_registry_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webhook_registry_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webhook_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_webhook_status,
@@ -278,7 +299,9 @@ typedef enum {
     NGX_HTTP_WEBHOOK_VAR_SECRET_INDEX,
     NGX_HTTP_WEBHOOK_VAR_BODY_SHA256,
     NGX_HTTP_WEBHOOK_VAR_ATTESTATION,
-    NGX_HTTP_WEBHOOK_VAR_TIME
+    NGX_HTTP_WEBHOOK_VAR_TIME,
+    NGX_HTTP_WEBHOOK_VAR_REGISTRATION,
+    NGX_HTTP_WEBHOOK_VAR_EVENT_TYPE
 } ngx_http_webhook_var_e;
 
 
@@ -310,6 +333,12 @@ static ngx_http_variable_t  ngx_http_webhook_vars[] = {
 
     { ngx_string("webhook_time"), NULL, ngx_http_webhook_variable,
       NGX_HTTP_WEBHOOK_VAR_TIME, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("webhook_registration"), NULL, ngx_http_webhook_variable,
+      NGX_HTTP_WEBHOOK_VAR_REGISTRATION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("webhook_event_type"), NULL, ngx_http_webhook_variable,
+      NGX_HTTP_WEBHOOK_VAR_EVENT_TYPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -348,12 +377,32 @@ ngx_http_webhook_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     if (data == NGX_HTTP_WEBHOOK_VAR_PROVIDER) {
         wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webhook_module);
 
-        if (wlcf->scheme == NULL) {
+        if (ctx && ctx->scheme) {
+            s = ctx->scheme->name;      /* a registration's, or this */
+
+        } else if (wlcf->scheme) {
+            s = wlcf->scheme->name;
+
+        } else {
             v->not_found = 1;
             return NGX_OK;
         }
 
-        s = wlcf->scheme->name;
+        goto done;
+    }
+
+    /* a registration is known before it is decided (404s have none) */
+
+    if (data == NGX_HTTP_WEBHOOK_VAR_REGISTRATION
+        || data == NGX_HTTP_WEBHOOK_VAR_EVENT_TYPE)
+    {
+        if (ctx == NULL || ctx->reg == NULL) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        s = (data == NGX_HTTP_WEBHOOK_VAR_REGISTRATION) ? ctx->reg->id
+                                                        : ctx->reg->event_type;
         goto done;
     }
 
@@ -487,7 +536,11 @@ ngx_http_webhook_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     wmcf->zone = NULL;
+     *     wmcf->registry_zone = NULL;
+     *     wmcf->registry_used = 0;
      */
+
+    wmcf->registry_ttl = NGX_CONF_UNSET_MSEC;
 
     if (ngx_array_init(&wmcf->labels, cf->pool, 4,
                        sizeof(ngx_http_webhook_label_t *))
@@ -535,6 +588,7 @@ ngx_http_webhook_create_loc_conf(ngx_conf_t *cf)
     conf->verify_token = NGX_CONF_UNSET_PTR;
     conf->notion_setup = NGX_CONF_UNSET;
     conf->jwks = NGX_CONF_UNSET_PTR;
+    conf->registry = NGX_CONF_UNSET_PTR;
     conf->custom_encoding = NGX_CONF_UNSET;
     conf->custom_alg = NGX_CONF_UNSET;
     conf->custom_list = NGX_CONF_UNSET;
@@ -604,13 +658,30 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               wmcf->zone ? NGX_HTTP_WEBHOOK_REPLAY_LOCAL
                                          : NGX_HTTP_WEBHOOK_REPLAY_OFF);
 
-    if (conf->scheme == NULL) {
+    ngx_conf_merge_ptr_value(conf->registry, prev->registry, NULL);
+
+    if (conf->registry && (conf->scheme || conf->secrets)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "webhook_registry takes the scheme and secrets "
+                           "from the registration: no webhook_verify or "
+                           "webhook_secret here or in an enclosing block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->registry && wmcf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webhook_registry redis\" needs webhook_redis "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->scheme == NULL && conf->registry == NULL) {
         conf->replay_ttl = (conf->replay_ttl != NGX_CONF_UNSET_MSEC)
                            ? conf->replay_ttl : prev->replay_ttl;
         return NGX_CONF_OK;
     }
 
-    if (conf->scheme->custom) {
+    if (conf->scheme && conf->scheme->custom) {
         rv = ngx_http_webhook_build_custom(cf, conf);
         if (rv != NGX_CONF_OK) {
             return rv;
@@ -656,19 +727,16 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            &conf->scheme->name);
     }
 
-    /* a signed timestamp bounds how long a key must be remembered */
+    /* a registry location's scheme is known per request (handler.c) */
 
-    ts_signed = (conf->scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE);
-
-    for (i = 0; i < conf->scheme->nparts; i++) {
-        if (conf->scheme->parts[i].type == NGX_HTTP_WEBHOOK_PART_TIMESTAMP) {
-            ts_signed = 1;
-        }
-    }
+    ts_signed = conf->scheme
+                ? ngx_http_webhook_scheme_ts_signed(conf->scheme) : 0;
 
     if (conf->replay_ttl == NGX_CONF_UNSET_MSEC) {
         conf->replay_ttl = prev->replay_ttl;
     }
+
+    conf->replay_ttl_set = (conf->replay_ttl != NGX_CONF_UNSET_MSEC);
 
     if (conf->replay_ttl == NGX_CONF_UNSET_MSEC) {
         conf->replay_ttl = ts_signed ? 2 * conf->tolerance
@@ -676,7 +744,12 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->label_name.len == 0) {
-        conf->label_name = conf->scheme->name;
+        if (conf->scheme) {
+            conf->label_name = conf->scheme->name;
+
+        } else {
+            ngx_str_set(&conf->label_name, "registry");
+        }
     }
 
     /* labels go verbatim into JSON, Prometheus and log lines */
@@ -703,6 +776,10 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->label = ngx_http_webhook_get_label(cf, &conf->label_name);
     if (conf->label == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->registry) {
+        return NGX_CONF_OK;             /* secrets come per request */
     }
 
     /* schemes that sign with no shared secret need what replaces it */
@@ -956,6 +1033,13 @@ ngx_http_webhook_init(ngx_conf_t *cf)
 
     ngx_http_webhook_filter_init();
 
+    if (ngx_http_webhook_registry_postconf(cf,
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_webhook_module))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -984,13 +1068,19 @@ ngx_http_webhook_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_webhook_redis_init_process(cycle, wmcf->redis);
+    if (ngx_http_webhook_redis_init_process(cycle, wmcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_webhook_registry_init_process(cycle, wmcf);
 }
 
 
 static void
 ngx_http_webhook_exit_process(ngx_cycle_t *cycle)
 {
+    /* the last health counts go out before the connection is closed */
+    ngx_http_webhook_registry_exit_process();
     ngx_http_webhook_redis_exit_process();
 }
 
@@ -1301,46 +1391,62 @@ ngx_http_webhook_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_webhook_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+/* NAME:SIZE of a zone directive (webhook_zone, webhook_registry_zone) */
+
+char *
+ngx_http_webhook_zone_value(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *name, ssize_t *size)
 {
-    ngx_http_webhook_main_conf_t *wmcf = conf;
-
     u_char     *p;
-    ssize_t     size;
-    ngx_str_t  *value, name, s;
-
-    if (wmcf->zone) {
-        return "is duplicate";
-    }
+    ngx_str_t  *value, s;
 
     value = cf->args->elts;
 
     p = (u_char *) ngx_strchr(value[1].data, ':');
     if (p == NULL || p == value[1].data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid webhook_zone \"%V\", expected NAME:SIZE",
-                           &value[1]);
+                           "invalid %V \"%V\", expected NAME:SIZE",
+                           &cmd->name, &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    name.data = value[1].data;
-    name.len = p - name.data;
+    name->data = value[1].data;
+    name->len = p - name->data;
 
     s.data = p + 1;
     s.len = value[1].data + value[1].len - s.data;
 
-    size = ngx_parse_size(&s);
+    *size = ngx_parse_size(&s);
 
-    if (size == NGX_ERROR) {
+    if (*size == NGX_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid webhook_zone size \"%V\"", &value[1]);
+                           "invalid %V size \"%V\"", &cmd->name, &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
+    if (*size < (ssize_t) (8 * ngx_pagesize)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "webhook_zone \"%V\" is too small", &value[1]);
+                           "%V \"%V\" is too small", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webhook_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webhook_main_conf_t *wmcf = conf;
+
+    ssize_t    size;
+    ngx_str_t  name;
+
+    if (wmcf->zone) {
+        return "is duplicate";
+    }
+
+    if (ngx_http_webhook_zone_value(cf, cmd, &name, &size) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

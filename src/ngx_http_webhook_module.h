@@ -53,6 +53,9 @@ typedef enum {
     NGX_HTTP_WEBHOOK_MISSING_TOKEN,
     NGX_HTTP_WEBHOOK_INVALID_TOKEN,
     NGX_HTTP_WEBHOOK_HANDSHAKE,
+    NGX_HTTP_WEBHOOK_UNKNOWN_REGISTRATION,
+    NGX_HTTP_WEBHOOK_REGISTRATION_DISABLED,
+    NGX_HTTP_WEBHOOK_EVENT_NOT_REGISTERED,
     NGX_HTTP_WEBHOOK_NREASONS
 } ngx_http_webhook_reason_e;
 
@@ -255,12 +258,37 @@ typedef struct ngx_http_webhook_redis_waiter_s
 
 typedef struct ngx_http_webhook_jwks_s  ngx_http_webhook_jwks_t;
 
+typedef struct ngx_http_webhook_reg_waiter_s  ngx_http_webhook_reg_waiter_t;
+
+
+/* webhook_registry: where the registration id comes from */
+typedef struct {
+    ngx_int_t                     index;    /* the id's variable */
+    ngx_str_t                     name;
+} ngx_http_webhook_registry_t;
+
+
+/* a registration, as the request sees it (copied out of the cache) */
+typedef struct {
+    ngx_str_t                     id;
+    ngx_str_t                     provider;
+    ngx_str_t                     events;
+    ngx_str_t                     tenant;
+    ngx_str_t                     integration;
+    ngx_str_t                     event_type;
+    ngx_array_t                   secrets;  /* ngx_http_webhook_secret_t */
+    unsigned                      stale:1;  /* an expired cache entry */
+} ngx_http_webhook_reg_t;
+
 
 typedef struct {
     ngx_shm_zone_t               *zone;
     ngx_array_t                   labels;   /* ngx_http_webhook_label_t * */
     ngx_http_webhook_redis_conf_t *redis;
     ngx_array_t                  *jwks;     /* ngx_http_webhook_jwks_t * */
+    ngx_shm_zone_t               *registry_zone;
+    ngx_msec_t                    registry_ttl;
+    ngx_uint_t                    registry_used;
 } ngx_http_webhook_main_conf_t;
 
 
@@ -278,6 +306,7 @@ typedef struct {
     ngx_http_webhook_secret_t    *verify_token;     /* meta, ringcentral */
     ngx_flag_t                    notion_setup;
     ngx_http_webhook_jwks_t      *jwks;             /* pubsub */
+    ngx_http_webhook_registry_t  *registry;
     ngx_str_t                     jwt_audience;
     ngx_str_t                     jwt_email;
 
@@ -294,6 +323,7 @@ typedef struct {
 
     unsigned                      verify_set:1;
     unsigned                      replay_chosen:1;
+    unsigned                      replay_ttl_set:1;
     unsigned                      status:1;
 } ngx_http_webhook_loc_conf_t;
 
@@ -307,6 +337,13 @@ typedef struct {
 
 
 typedef struct {
+    /* the location's, or the registration's in a registry location */
+    ngx_http_webhook_scheme_t    *scheme;
+    ngx_array_t                  *secrets;
+    ngx_http_webhook_reg_t       *reg;
+    ngx_http_webhook_reg_waiter_t *reg_waiter;
+    void                         *body_json;        /* parsed once */
+
     ngx_http_webhook_sig_t        sigs[NGX_HTTP_WEBHOOK_MAX_SIGS];
     ngx_uint_t                    nsigs;
     ngx_str_t                     shared_secret;    /* hft71, tokens */
@@ -344,6 +381,9 @@ typedef struct {
     unsigned                      ping:1;
     unsigned                      setup:1;          /* maybe Notion's */
     unsigned                      replace_body:1;   /* a 413 of nginx's */
+    unsigned                      looking_up:1;     /* registry, waiting */
+    unsigned                      looked_up:1;      /* registry answered */
+    unsigned                      body_parsed:1;
 } ngx_http_webhook_ctx_t;
 
 
@@ -363,6 +403,29 @@ void ngx_http_webhook_decide(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx, ngx_http_webhook_reason_e reason);
 ngx_http_webhook_reason_e ngx_http_webhook_redis_fallback(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx, const char *why);
+
+/* _registry.c */
+char *ngx_http_webhook_registry_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_webhook_registry_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_webhook_registry_postconf(ngx_conf_t *cf,
+    ngx_http_webhook_main_conf_t *wmcf);
+ngx_int_t ngx_http_webhook_registry_init_process(ngx_cycle_t *cycle,
+    ngx_http_webhook_main_conf_t *wmcf);
+void ngx_http_webhook_registry_exit_process(void);
+ngx_int_t ngx_http_webhook_registry_lookup(ngx_http_request_t *r,
+    ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e *reason);
+void ngx_http_webhook_registry_cancel(ngx_http_webhook_ctx_t *ctx);
+ngx_http_webhook_reason_e ngx_http_webhook_registry_event(
+    ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx);
+ngx_int_t ngx_http_webhook_registry_scan_type(ngx_str_t *body,
+    ngx_uint_t slack, ngx_str_t *type);
+void ngx_http_webhook_registry_record(ngx_http_webhook_ctx_t *ctx,
+    ngx_http_webhook_reason_e reason);
+u_char *ngx_http_webhook_registry_report(ngx_shm_zone_t *zone, u_char *p,
+    u_char *last);
 
 /* _setup.c */
 ngx_http_webhook_reason_e ngx_http_webhook_setup_check(ngx_http_request_t *r,
@@ -400,10 +463,17 @@ ngx_http_webhook_reason_e ngx_http_webhook_jwt_verify(ngx_pool_t *pool,
     ngx_http_webhook_jwt_want_t *want, time_t *exp, const char **detail);
 
 /* _module.c */
+char *ngx_http_webhook_zone_value(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *name, ssize_t *size);
 char *ngx_http_webhook_secret_value(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_webhook_secret_t *secret);
 
 /* _redis.c */
+typedef void (*ngx_http_webhook_redis_reply_pt)(void *reply, void *data);
+
+ngx_int_t ngx_http_webhook_redis_command(ngx_http_webhook_redis_reply_pt cb,
+    void *data, int argc, const char **argv, const size_t *argvlen);
+void ngx_http_webhook_redis_timed_out(void);
 ngx_int_t ngx_http_webhook_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_webhook_redis_conf_t *conf);
 void ngx_http_webhook_redis_exit_process(void);
@@ -449,6 +519,10 @@ ngx_int_t ngx_http_webhook_woocommerce_ping(ngx_http_request_t *r);
 ngx_int_t ngx_http_webhook_body_flat(ngx_http_request_t *r, ngx_str_t *body);
 void *ngx_http_webhook_json_parse(ngx_pool_t *pool, ngx_log_t *log,
     u_char *data, size_t len);
+void *ngx_http_webhook_body_json(ngx_http_request_t *r,
+    ngx_http_webhook_ctx_t *ctx);
+ngx_uint_t ngx_http_webhook_scheme_ts_signed(
+    ngx_http_webhook_scheme_t *scheme);
 void *ngx_http_webhook_json_alloc(size_t size);
 void ngx_http_webhook_json_free(void *p);
 

@@ -232,6 +232,17 @@ ngx_http_webhook_redis_exit_process(void)
     }
 
     if (rd->ac) {
+        if (rd->ac->c.flags & REDIS_CONNECTED) {
+            /*
+             * what was queued last (the registry's last health counts)
+             * goes out in one non-blocking write: redisAsyncFree() drops
+             * an unwritten buffer
+             */
+            rd->writing = 1;
+            redisAsyncHandleWrite(rd->ac);
+            rd->writing = 0;
+        }
+
         redisAsyncFree(rd->ac);
         rd->ac = NULL;
     }
@@ -798,6 +809,83 @@ ngx_http_webhook_redis_reserve(ngx_http_request_t *r,
     }
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * A command of another part of the module (the registry) on this
+ * worker's connection: pipelined with everything else, its reply handed
+ * to cb (NULL when the connection went first). While connecting it waits
+ * in hiredis's buffer behind AUTH and SELECT: a refused AUTH or SELECT
+ * drops the connection before its reply is looked at. NGX_DECLINED:
+ * Redis is down or degraded, cb is never called.
+ */
+
+typedef struct {
+    ngx_http_webhook_redis_reply_pt  handler;
+    void                            *data;
+} ngx_http_webhook_redis_call_t;
+
+
+static void
+ngx_http_webhook_redis_call_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    ngx_http_webhook_redis_call_t  *call = privdata;
+
+    ngx_http_webhook_redis_call_t   c;
+
+    c = *call;
+    ngx_free(call);
+
+    c.handler(r, c.data);
+}
+
+
+ngx_int_t
+ngx_http_webhook_redis_command(ngx_http_webhook_redis_reply_pt cb,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    ngx_http_webhook_redis_t       *rd;
+    ngx_http_webhook_redis_call_t  *call;
+
+    rd = ngx_http_webhook_redis;
+
+    if (rd == NULL || rd->ac == NULL || rd->exiting
+        || (rd->state != NGX_HTTP_WEBHOOK_REDIS_UP
+            && rd->state != NGX_HTTP_WEBHOOK_REDIS_CONNECTING))
+    {
+        return NGX_DECLINED;
+    }
+
+    call = ngx_alloc(sizeof(ngx_http_webhook_redis_call_t), rd->log);
+    if (call == NULL) {
+        return NGX_DECLINED;
+    }
+
+    call->handler = cb;
+    call->data = data;
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_http_webhook_redis_call_reply,
+                              call, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(call);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a command of the registry got no answer in time */
+
+void
+ngx_http_webhook_redis_timed_out(void)
+{
+    if (ngx_http_webhook_redis) {
+        ngx_http_webhook_redis_degrade(ngx_http_webhook_redis);
+    }
 }
 
 

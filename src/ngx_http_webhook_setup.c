@@ -77,7 +77,7 @@ ngx_http_webhook_reason_e
 ngx_http_webhook_setup_check(ngx_http_request_t *r,
     ngx_http_webhook_loc_conf_t *wlcf, ngx_http_webhook_ctx_t *ctx)
 {
-    switch (wlcf->scheme->setup) {
+    switch (ctx->scheme->setup) {
 
     case NGX_HTTP_WEBHOOK_SETUP_META:
         if (wlcf->verify_token == NULL
@@ -236,7 +236,7 @@ ngx_http_webhook_setup_answer(ngx_http_request_t *r,
 
     b = NULL;
 
-    if (wlcf->scheme->setup == NGX_HTTP_WEBHOOK_SETUP_RINGCENTRAL) {
+    if (ctx->scheme->setup == NGX_HTTP_WEBHOOK_SETUP_RINGCENTRAL) {
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

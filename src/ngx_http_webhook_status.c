@@ -258,6 +258,12 @@ ngx_http_webhook_status_handler(ngx_http_request_t *r)
             b->last = ngx_sprintf(b->last, "null");
         }
 
+        if (wmcf->registry_zone) {
+            b->last = ngx_sprintf(b->last, ",\"registry\":");
+            b->last = ngx_http_webhook_registry_report(wmcf->registry_zone,
+                                                       b->last, b->end - 512);
+        }
+
         b->last = ngx_sprintf(b->last, ",\"integrations\":{");
 
         if (wmcf->redis) {

@@ -44,8 +44,6 @@ static ngx_http_webhook_reason_e ngx_http_webhook_verify_mac(
 static ngx_http_webhook_reason_e ngx_http_webhook_verify_shared(
     ngx_http_request_t *r, ngx_http_webhook_loc_conf_t *wlcf,
     ngx_http_webhook_ctx_t *ctx);
-static json_t *ngx_http_webhook_json_load(ngx_http_request_t *r,
-    ngx_str_t *body);
 static ngx_http_webhook_reason_e ngx_http_webhook_salesforce_fields(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx);
 static ngx_http_webhook_reason_e ngx_http_webhook_body_id(
@@ -96,6 +94,12 @@ ngx_http_webhook_reason_t  ngx_http_webhook_reasons[] = {
       ngx_string("Invalid token") },
     { ngx_string("handshake"), NGX_HTTP_OK,
       ngx_string("Setup handshake answered") },
+    { ngx_string("unknown_registration"), NGX_HTTP_NOT_FOUND,
+      ngx_string("No such webhook registration") },
+    { ngx_string("registration_disabled"), 410,
+      ngx_string("Webhook registration is disabled or deleted") },
+    { ngx_string("event_not_registered"), 422,
+      ngx_string("Event type is not among the registration's events") },
 };
 
 
@@ -120,6 +124,9 @@ ngx_str_t  ngx_http_webhook_counter_names[] = {
     ngx_string("missing_token"),
     ngx_string("invalid_token"),
     ngx_string("handshake"),
+    ngx_string("unknown_registration"),
+    ngx_string("registration_disabled"),
+    ngx_string("event_not_registered"),
     ngx_string("released"),
     ngx_string("kept"),
     ngx_string("redis_fallback_local"),
@@ -398,6 +405,27 @@ ngx_http_webhook_parse_template(ngx_conf_t *cf, ngx_str_t *tpl,
     scheme->nparts = parts.nelts;
 
     return NGX_OK;
+}
+
+
+/* a signed timestamp bounds how long a replay key must be remembered */
+
+ngx_uint_t
+ngx_http_webhook_scheme_ts_signed(ngx_http_webhook_scheme_t *scheme)
+{
+    ngx_uint_t  i;
+
+    if (scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE) {
+        return 1;
+    }
+
+    for (i = 0; i < scheme->nparts; i++) {
+        if (scheme->parts[i].type == NGX_HTTP_WEBHOOK_PART_TIMESTAMP) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1347,7 +1375,7 @@ ngx_http_webhook_verify_body(ngx_http_request_t *r,
 {
     ngx_http_webhook_reason_e  reason;
 
-    switch (wlcf->scheme->format) {
+    switch (ctx->scheme->format) {
 
     case NGX_HTTP_WEBHOOK_SIG_SECRET:
         reason = ngx_http_webhook_verify_shared(r, wlcf, ctx);
@@ -1366,7 +1394,7 @@ ngx_http_webhook_verify_body(ngx_http_request_t *r,
         return reason;
     }
 
-    switch (wlcf->scheme->fields) {
+    switch (ctx->scheme->fields) {
 
     case NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE:
         reason = ngx_http_webhook_salesforce_fields(r, ctx);
@@ -1390,7 +1418,7 @@ ngx_http_webhook_verify_body(ngx_http_request_t *r,
 
     /* the replay key is derived from signed data only */
 
-    if (wlcf->scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_HFT71) {
+    if (ctx->scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_HFT71) {
         if (ngx_http_webhook_body_sha256(r, ctx) != NGX_OK) {
             return NGX_HTTP_WEBHOOK_NREASONS;
         }
@@ -1425,9 +1453,9 @@ ngx_http_webhook_verify_mac(ngx_http_request_t *r,
     ngx_http_webhook_scheme_t    *scheme;
     ngx_http_webhook_hmac_key_t  *key;
 
-    scheme = wlcf->scheme;
-    secrets = wlcf->secrets->elts;
-    n = wlcf->secrets->nelts;
+    scheme = ctx->scheme;
+    secrets = ctx->secrets->elts;
+    n = ctx->secrets->nelts;
 
     if (n <= sizeof(stack) / sizeof(stack[0])) {
         macs.macs = stack;
@@ -1576,7 +1604,7 @@ ngx_http_webhook_verify_shared(ngx_http_request_t *r,
         }
 
         if (p < last && *p == '{') {
-            root = ngx_http_webhook_json_load(r, &body);
+            root = ngx_http_webhook_body_json(r, ctx);
             field = root ? json_object_get(root, "webhook_secret") : NULL;
 
             if (field && json_is_string(field)) {
@@ -1627,10 +1655,10 @@ ngx_http_webhook_verify_shared(ngx_http_request_t *r,
     SHA256_Update(&sha, provided.data, provided.len);
     SHA256_Final(given, &sha);
 
-    secrets = wlcf->secrets->elts;
+    secrets = ctx->secrets->elts;
 
-    for (i = 0; i < wlcf->secrets->nelts; i++) {
-        rc = ngx_http_webhook_secret_key(r, wlcf->scheme, &secrets[i], NULL,
+    for (i = 0; i < ctx->secrets->nelts; i++) {
+        rc = ngx_http_webhook_secret_key(r, ctx->scheme, &secrets[i], NULL,
                                          want);
         if (rc == NGX_ERROR) {
             return NGX_HTTP_WEBHOOK_NREASONS;
@@ -1770,11 +1798,27 @@ ngx_http_webhook_json_parse(ngx_pool_t *pool, ngx_log_t *log, u_char *data,
 }
 
 
-static json_t *
-ngx_http_webhook_json_load(ngx_http_request_t *r, ngx_str_t *body)
+/* the body as a JSON object, parsed at most once a request */
+
+void *
+ngx_http_webhook_body_json(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx)
 {
-    return ngx_http_webhook_json_parse(r->pool, r->connection->log,
-                                       body->data, body->len);
+    ngx_str_t  body;
+
+    if (ctx->body_parsed) {
+        return ctx->body_json;
+    }
+
+    ctx->body_parsed = 1;
+
+    if (ngx_http_webhook_body_flat(r, &body) != NGX_OK || body.len == 0) {
+        return NULL;
+    }
+
+    ctx->body_json = ngx_http_webhook_json_parse(r->pool, r->connection->log,
+                                                 body.data, body.len);
+
+    return ctx->body_json;
 }
 
 
@@ -1809,13 +1853,8 @@ ngx_http_webhook_salesforce_fields(ngx_http_request_t *r,
 {
     int64_t     ms;
     json_t     *root, *order, *ts, *nonce;
-    ngx_str_t   body;
 
-    if (ngx_http_webhook_body_flat(r, &body) != NGX_OK) {
-        return NGX_HTTP_WEBHOOK_NREASONS;
-    }
-
-    root = ngx_http_webhook_json_load(r, &body);
+    root = ngx_http_webhook_body_json(r, ctx);
     if (root == NULL) {
         ctx->detail = "body is not a JSON object";
         return NGX_HTTP_WEBHOOK_MISSING_FIELDS;
@@ -1825,11 +1864,15 @@ ngx_http_webhook_salesforce_fields(ngx_http_request_t *r,
     ts = json_object_get(root, "timestamp");
     nonce = json_object_get(root, "nonce");
 
-    if (order == NULL || !json_is_string(order)
-        || json_string_length(order) == 0
+    /* a registration's Salesforce events are any sobject's, not orders */
+
+    if ((ctx->reg == NULL
+         && (order == NULL || !json_is_string(order)
+             || json_string_length(order) == 0))
         || ts == NULL || nonce == NULL || !json_is_string(nonce))
     {
-        ctx->detail = "body needs orderId, timestamp and nonce";
+        ctx->detail = ctx->reg ? "body needs timestamp and nonce"
+                               : "body needs orderId, timestamp and nonce";
         return NGX_HTTP_WEBHOOK_MISSING_FIELDS;
     }
 
@@ -1859,13 +1902,8 @@ ngx_http_webhook_body_id(ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx,
     const char *key, const char *inner)
 {
     json_t     *root, *field;
-    ngx_str_t   body;
 
-    if (ngx_http_webhook_body_flat(r, &body) != NGX_OK) {
-        return NGX_HTTP_WEBHOOK_NREASONS;
-    }
-
-    root = ngx_http_webhook_json_load(r, &body);
+    root = ngx_http_webhook_body_json(r, ctx);
     field = root ? json_object_get(root, key) : NULL;
 
     if (field && inner) {
@@ -1905,6 +1943,13 @@ ngx_http_webhook_replay_key(ngx_http_webhook_loc_conf_t *wlcf,
     SHA256_Init(&sha);
     SHA256_Update(&sha, wlcf->label->name.data, wlcf->label->name.len);
     SHA256_Update(&sha, "\0", 1);
+
+    /* two registrations' deliveries never share a key */
+    if (ctx->reg) {
+        SHA256_Update(&sha, ctx->reg->id.data, ctx->reg->id.len);
+        SHA256_Update(&sha, "\0", 1);
+    }
+
     SHA256_Update(&sha, &type, 1);
     SHA256_Update(&sha, p, len);
     SHA256_Final(ctx->replay_key, &sha);

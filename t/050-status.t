@@ -53,7 +53,7 @@ GET /status
 --- response_headers
 Content-Type: application/json
 --- response_body_like eval
-qr/^\{"version":"[0-9.]+","pid":\d+,"locations":\{"stripe-live":\{"passed":0,"ip_denied":0,"missing_signature":0,"malformed_signature":0,"missing_timestamp":0,"malformed_timestamp":0,"missing_nonce":0,"stale_timestamp":0,"body_too_large":0,"invalid_signature":0,"missing_fields":0,"replay":0,"replay_store_unavailable":0,"ping":0,"invalid_verify_token":0,"invalid_challenge":0,"setup_refused":0,"missing_token":0,"invalid_token":0,"handshake":0,"released":0,"kept":0,"redis_fallback_local":0,"redis_fallback_reject":0,"redis_fallback_accept":0,"token_cache_hits":0\},"github":\{"passed":0,.*\}\},"replay":\{"store":"local","zone":"webhook","keys":0,"evicted":0\},"integrations":\{\}\}\r?\n$/
+qr/^\{"version":"[0-9.]+","pid":\d+,"locations":\{"stripe-live":\{"passed":0,"ip_denied":0,"missing_signature":0,"malformed_signature":0,"missing_timestamp":0,"malformed_timestamp":0,"missing_nonce":0,"stale_timestamp":0,"body_too_large":0,"invalid_signature":0,"missing_fields":0,"replay":0,"replay_store_unavailable":0,"ping":0,"invalid_verify_token":0,"invalid_challenge":0,"setup_refused":0,"missing_token":0,"invalid_token":0,"handshake":0,"unknown_registration":0,"registration_disabled":0,"event_not_registered":0,"released":0,"kept":0,"redis_fallback_local":0,"redis_fallback_reject":0,"redis_fallback_accept":0,"token_cache_hits":0\},"github":\{"passed":0,.*\}\},"replay":\{"store":"local","zone":"webhook","keys":0,"evicted":0\},"integrations":\{\}\}\r?\n$/
 
 
 
@@ -104,7 +104,7 @@ webhook rejected: ip_denied
 --- request
 GET /status
 --- response_body_like eval
-qr/"stripe-live":\{"passed":1,"ip_denied":0,"missing_signature":0,"malformed_signature":0,"missing_timestamp":0,"malformed_timestamp":0,"missing_nonce":0,"stale_timestamp":0,"body_too_large":0,"invalid_signature":1,"missing_fields":0,"replay":1,"replay_store_unavailable":0,"ping":0,"invalid_verify_token":0,"invalid_challenge":0,"setup_refused":0,"missing_token":0,"invalid_token":0,"handshake":0,"released":0,"kept":1,"redis_fallback_local":0,"redis_fallback_reject":0,"redis_fallback_accept":0,"token_cache_hits":0\},"github":\{"passed":0,"ip_denied":1,.*"keys":1,/
+qr/"stripe-live":\{"passed":1,"ip_denied":0,"missing_signature":0,"malformed_signature":0,"missing_timestamp":0,"malformed_timestamp":0,"missing_nonce":0,"stale_timestamp":0,"body_too_large":0,"invalid_signature":1,"missing_fields":0,"replay":1,"replay_store_unavailable":0,"ping":0,"invalid_verify_token":0,"invalid_challenge":0,"setup_refused":0,"missing_token":0,"invalid_token":0,"handshake":0,"unknown_registration":0,"registration_disabled":0,"event_not_registered":0,"released":0,"kept":1,"redis_fallback_local":0,"redis_fallback_reject":0,"redis_fallback_accept":0,"token_cache_hits":0\},"github":\{"passed":0,"ip_denied":1,.*"keys":1,/
 
 
 

@@ -113,6 +113,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_fuzz_assert(ctx != NULL);
 
     ctx->secret_index = -1;
+    ctx->scheme = wlcf->scheme;         /* as ngx_http_webhook_new_ctx() */
+    ctx->secrets = wlcf->secrets;
 
     reason = ngx_http_webhook_parse_headers(fz.r, wlcf->scheme, ctx);
 
