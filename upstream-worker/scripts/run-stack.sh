@@ -204,8 +204,20 @@ if [ -z "${NO_NGINX:-}" ]; then
     fi
     port_free "$edge_port" || { say "port $edge_port is in use"; exit 1; }
     mkdir -p "$run/nginx"
-    # conf.example as is, with the module, logs, pid and temp files local
+    # conf.example as is, with the module, logs, pid and temp files local,
+    # this stack's Redis, and a keys file with a throwaway certificate in
+    # Google's {kid: PEM} format (the Pub/Sub location refuses Google's
+    # real tokens until cron puts Google's certificates there)
+    if [ ! -f "$run/google-oauth2-certs.json" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=demo \
+            -keyout "$run/pubsub-demo-key.pem" -out "$run/pubsub-demo-cert.pem" \
+            2>/dev/null
+        "$python" -c 'import json,sys; print(json.dumps({"demo": open(sys.argv[1]).read()}))' \
+            "$run/pubsub-demo-cert.pem" >"$run/google-oauth2-certs.json"
+    fi
     sed -e "s#^load_module .*#load_module $module;#" \
+        -e "s#file:/etc/nginx/webhook/google-oauth2-certs.json#file:$run/google-oauth2-certs.json#" \
+        -e "s#webhook_redis  *127\.0\.0\.1:6379#webhook_redis 127.0.0.1:$redis_port#" \
         -e "s#/var/log/nginx/#$run/logs/#g" \
         -e "s#^pid .*#pid $run/nginx.pid;#" \
         -e "s#^http {#http {\n    client_body_temp_path $run/nginx/body;\n    proxy_temp_path $run/nginx/proxy;\n    fastcgi_temp_path $run/nginx/fastcgi;\n    uwsgi_temp_path $run/nginx/uwsgi;\n    scgi_temp_path $run/nginx/scgi;#" \
