@@ -409,8 +409,8 @@ ngx_http_webhook_body_handler(ngx_http_request_t *r)
 
     if (wlcf->registry && !wlcf->replay_ttl_set) {
         /* the registration's scheme says how long a key must be kept */
-        ctx->ttl = ngx_http_webhook_scheme_ts_signed(ctx->scheme)
-                   ? 2 * wlcf->tolerance : 24 * 60 * 60 * 1000;
+        ctx->ttl = ngx_http_webhook_default_replay_ttl(ctx->scheme,
+                                                       wlcf->tolerance);
     }
 
     if (wlcf->replay == NGX_HTTP_WEBHOOK_REPLAY_REDIS) {

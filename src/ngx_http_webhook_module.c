@@ -605,7 +605,7 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_webhook_loc_conf_t *conf = child;
 
     char                          *rv;
-    ngx_uint_t                     i, replay_implicit, ts_signed;
+    ngx_uint_t                     i, replay_implicit;
     ngx_array_t                   *secrets;
     ngx_http_webhook_secret_t     *s, *src;
     ngx_http_webhook_main_conf_t  *wmcf;
@@ -727,11 +727,6 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            &conf->scheme->name);
     }
 
-    /* a registry location's scheme is known per request (handler.c) */
-
-    ts_signed = conf->scheme
-                ? ngx_http_webhook_scheme_ts_signed(conf->scheme) : 0;
-
     if (conf->replay_ttl == NGX_CONF_UNSET_MSEC) {
         conf->replay_ttl = prev->replay_ttl;
     }
@@ -739,8 +734,9 @@ ngx_http_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->replay_ttl_set = (conf->replay_ttl != NGX_CONF_UNSET_MSEC);
 
     if (conf->replay_ttl == NGX_CONF_UNSET_MSEC) {
-        conf->replay_ttl = ts_signed ? 2 * conf->tolerance
-                                     : 24 * 60 * 60 * 1000;
+        /* a registry location's scheme is known per request (handler.c) */
+        conf->replay_ttl = ngx_http_webhook_default_replay_ttl(conf->scheme,
+                                                               conf->tolerance);
     }
 
     if (conf->label_name.len == 0) {

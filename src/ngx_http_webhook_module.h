@@ -521,8 +521,8 @@ void *ngx_http_webhook_json_parse(ngx_pool_t *pool, ngx_log_t *log,
     u_char *data, size_t len);
 void *ngx_http_webhook_body_json(ngx_http_request_t *r,
     ngx_http_webhook_ctx_t *ctx);
-ngx_uint_t ngx_http_webhook_scheme_ts_signed(
-    ngx_http_webhook_scheme_t *scheme);
+ngx_msec_t ngx_http_webhook_default_replay_ttl(
+    ngx_http_webhook_scheme_t *scheme, ngx_msec_t tolerance);
 void *ngx_http_webhook_json_alloc(size_t size);
 void ngx_http_webhook_json_free(void *p);
 

@@ -408,24 +408,33 @@ ngx_http_webhook_parse_template(ngx_conf_t *cf, ngx_str_t *tpl,
 }
 
 
-/* a signed timestamp bounds how long a replay key must be remembered */
+/*
+ * How long a kept replay key is remembered when webhook_replay_ttl is not
+ * set: a signed timestamp bounds it (twice the tolerance), else a day.
+ * NULL: the scheme is not known yet (a registry location's, per request).
+ */
 
-ngx_uint_t
-ngx_http_webhook_scheme_ts_signed(ngx_http_webhook_scheme_t *scheme)
+ngx_msec_t
+ngx_http_webhook_default_replay_ttl(ngx_http_webhook_scheme_t *scheme,
+    ngx_msec_t tolerance)
 {
     ngx_uint_t  i;
 
+    if (scheme == NULL) {
+        return 24 * 60 * 60 * 1000;
+    }
+
     if (scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE) {
-        return 1;
+        return 2 * tolerance;
     }
 
     for (i = 0; i < scheme->nparts; i++) {
         if (scheme->parts[i].type == NGX_HTTP_WEBHOOK_PART_TIMESTAMP) {
-            return 1;
+            return 2 * tolerance;
         }
     }
 
-    return 0;
+    return 24 * 60 * 60 * 1000;
 }
 
 

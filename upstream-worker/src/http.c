@@ -72,7 +72,8 @@ typedef struct {
 
 static enum MHD_Result
 send_text(struct MHD_Connection *conn, unsigned status, const char *type,
-    char *text, const char *retry_after, const char *location)
+    char *text, const char *retry_after, const char *hname,
+    const char *hvalue)
 {
     struct MHD_Response *resp;
     enum MHD_Result      rc;
@@ -88,8 +89,8 @@ send_text(struct MHD_Connection *conn, unsigned status, const char *type,
     if (retry_after != NULL) {
         MHD_add_response_header(resp, "Retry-After", retry_after);
     }
-    if (location != NULL) {
-        MHD_add_response_header(resp, "Location", location);
+    if (hname != NULL && hvalue != NULL) {
+        MHD_add_response_header(resp, hname, hvalue);
     }
     rc = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
@@ -97,10 +98,10 @@ send_text(struct MHD_Connection *conn, unsigned status, const char *type,
 }
 
 
-/* Takes ownership of body. */
+/* Takes ownership of body; hname/hvalue: one more header, or NULL. */
 static enum MHD_Result
-send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
-    const char *retry_after, const char *location)
+send_json_header(struct MHD_Connection *conn, unsigned status, json_t *body,
+    const char *retry_after, const char *hname, const char *hvalue)
 {
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
@@ -109,7 +110,25 @@ send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
         return MHD_NO;
     }
     return send_text(conn, status, "application/json", text, retry_after,
-                     location);
+                     hname, hvalue);
+}
+
+
+static enum MHD_Result
+send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
+    const char *retry_after, const char *location)
+{
+    return send_json_header(conn, status, body, retry_after, "Location",
+                            location);
+}
+
+
+enum MHD_Result
+http_send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
+    const char *hname, const char *hvalue)
+{
+    return send_json_header(conn, status, body, status == 503 ? "5" : NULL,
+                            hname, hvalue);
 }
 
 
@@ -1170,7 +1189,7 @@ dispatch(intake_thread *s, struct MHD_Connection *conn, const char *method,
             text = registry_metrics_append(text, s->cfg, s->queue);
         }
         return text ? send_text(conn, 200, "text/plain; version=0.0.4", text,
-                                NULL, NULL)
+                                NULL, NULL, NULL)
                     : MHD_NO;
     }
     default:

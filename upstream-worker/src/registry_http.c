@@ -1,4 +1,5 @@
 #include "registry_http.h"
+#include "http.h"
 #include "attest.h"
 #include "log.h"
 #include "registry.h"
@@ -136,36 +137,16 @@ rr_route(const char *method, const char *url, rr_kind *kind, char *id,
 static enum MHD_Result
 reply(rr *r, unsigned status, json_t *body)
 {
-    struct MHD_Response *resp;
-    enum MHD_Result      rc;
-    char                *text, code[8];
+    char code[8];
 
     snprintf(code, sizeof(code), "%u", status);
     metrics_commerce(r->m, MC_REGISTRY_REQUEST, endpoint_names[r->kind],
                      code);
-    text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(body);
-    if (text == NULL) {
-        return MHD_NO;
-    }
-    resp = MHD_create_response_from_buffer(strlen(text), text,
-                                           MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (status == 503) {
-        MHD_add_response_header(resp, "Retry-After", "5");
-    }
     if (status == 401 && r->kind != RR_DELIVER) {
-        MHD_add_response_header(resp, "WWW-Authenticate",
-                                "Bearer realm=\"webhook-registry\"");
+        return http_send_json(r->conn, status, body, "WWW-Authenticate",
+                              "Bearer realm=\"webhook-registry\"");
     }
-    rc = MHD_queue_response(r->conn, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return http_send_json(r->conn, status, body, NULL, NULL);
 }
 
 
