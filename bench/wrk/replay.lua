@@ -10,7 +10,9 @@
 --   BENCH_IDS=prefix      files prefix.0 .. prefix.N-1, one per wrk thread
 --                         (no request is sent by two threads), lines of
 --                         "<id> <hex signature>"
---   BENCH_THREADS=N       the same N as wrk's -t
+--   BENCH_THREADS=N       the same N as wrk's -t (or the number of wrk
+--                         processes, when bench/run runs one per core)
+--   BENCH_IDS_FIRST=K     optional: thread i reads prefix.(K+i)
 --   BENCH_RATE=R          optional: pace the whole run at R requests/s
 --   BENCH_COUNT_STATUS=1  optional: count every status (slower)
 --
@@ -59,7 +61,8 @@ function init(args)
     local scheme, t, uri, parts = read_template(os.getenv("BENCH_TEMPLATE"))
     local fixed = 0
     for _, p in ipairs(parts) do fixed = fixed + #p end
-    for line in io.lines(os.getenv("BENCH_IDS") .. "." .. id) do
+    local file = id + tonumber(os.getenv("BENCH_IDS_FIRST") or "0")
+    for line in io.lines(os.getenv("BENCH_IDS") .. "." .. file) do
         do
             local nonce, sig = line:match("^(%S+) (%x+)$")
             local head
