@@ -420,17 +420,15 @@ ngx_http_webhook_default_replay_ttl(ngx_http_webhook_scheme_t *scheme,
 {
     ngx_uint_t  i;
 
-    if (scheme == NULL) {
-        return 24 * 60 * 60 * 1000;
-    }
-
-    if (scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE) {
-        return 2 * tolerance;
-    }
-
-    for (i = 0; i < scheme->nparts; i++) {
-        if (scheme->parts[i].type == NGX_HTTP_WEBHOOK_PART_TIMESTAMP) {
+    if (scheme != NULL) {
+        if (scheme->fields == NGX_HTTP_WEBHOOK_FIELDS_SALESFORCE) {
             return 2 * tolerance;
+        }
+
+        for (i = 0; i < scheme->nparts; i++) {
+            if (scheme->parts[i].type == NGX_HTTP_WEBHOOK_PART_TIMESTAMP) {
+                return 2 * tolerance;
+            }
         }
     }
 

@@ -109,6 +109,12 @@ CONF
         diag "$policy: gave up waiting ${limit}s for $what";
         return 0;
     };
+    my $stop_nginx = sub {    # QUIT, then up to 5 s for it to go
+        open my $pidf, '<', "$dir/nginx.pid" or die $!;
+        my $pid = <$pidf>; chomp $pid;
+        kill 'QUIT', $pid;
+        for (1 .. 50) { last unless kill 0, $pid; sleep 0.1 }
+    };
     my $grep_log = sub {
         my ($re) = @_;
         open my $e, '<', "$dir/logs/error.log" or return 0;
@@ -123,10 +129,7 @@ CONF
     {
         kill 'KILL', $wrk;
         waitpid $wrk, 0;
-        open my $pidf, '<', "$dir/nginx.pid" or die $!;
-        my $pid = <$pidf>; chomp $pid;
-        kill 'QUIT', $pid;
-        for (1 .. 50) { last unless kill 0, $pid; sleep 0.1 }
+        $stop_nginx->();
         if ($attempt < 2) {
             $redis->command("FLUSHDB");     # keys of whatever did arrive
             diag "$policy: no load within 60 s; the run starts again";
@@ -156,10 +159,7 @@ CONF
     }
     my $out = do { local $/; open my $o, '<', "$dir/wrk.out"; <$o> // '' };
 
-    open my $pidf, '<', "$dir/nginx.pid" or die $!;
-    my $pid = <$pidf>; chomp $pid;
-    kill 'QUIT', $pid;
-    for (1 .. 50) { last unless kill 0, $pid; sleep 0.1 }
+    $stop_nginx->();
 
     # 499: a request in flight when wrk stopped, which nobody waits for
     my (%status, $drained);
