@@ -211,6 +211,39 @@ is $kids_ok, 8, "40 concurrent webhooks accepted";
 is conns_received() - $c0, 1,
    "they opened no connection to Redis (the one counted is this check's own)";
 
+# The status page counts the commands this worker sent and the writes
+# that carried them: 9 webhooks, 9 SETs, in 1 to 9 writes; the round trip
+# is timed
+sub redis_counts {
+    my (undef, $json) = $edge->request("GET", "/status");
+    my ($c) = $json =~ /"commands":(\d+)/;
+    my ($b) = $json =~ /"batches":(\d+)/;
+    my ($rtt) = $json =~ /"rtt_us":(\d+)/;
+    return ($c, $b, $rtt);
+}
+{
+    my ($c0, $b0) = redis_counts();
+    ok defined $c0 && defined $b0, "status: commands and batches reported";
+    my @kids9;
+    for my $k (0 .. 8) {
+        my $pid = fork();
+        if ($pid == 0) {
+            my $b = '{"id":"evt_count_' . $$ . '"}';
+            my ($s) = post_hook($edge, $b);
+            POSIX::_exit($s == 200 ? 0 : 1);
+        }
+        push @kids9, $pid;
+    }
+    my $ok = 0;
+    for (@kids9) { waitpid $_, 0; $ok++ if $? == 0 }
+    is $ok, 9, "counts: 9 concurrent webhooks accepted";
+    my ($c1, $b1, $rtt) = redis_counts();
+    is $c1 - $c0, 9, "counts: 9 commands sent";
+    cmp_ok $b1 - $b0, '>=', 1, "counts: at least one write";
+    cmp_ok $b1 - $b0, '<=', 9, "counts: no more writes than commands";
+    cmp_ok $rtt, '>', 0, "counts: a round trip measured (${rtt}us)";
+}
+
 # Redis goes away while connected: one [warn] says so
 $redis->stop;
 RedisServer::wait_probe($edge->port, "down", 5);

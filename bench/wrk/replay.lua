@@ -21,6 +21,7 @@
 local ffi = require "ffi"
 
 local next_index = 1
+local fixed_body
 local threads = {}
 
 function setup(thread)
@@ -47,57 +48,124 @@ local function read_template(path)
     return scheme, t, uri, parts
 end
 
--- LuaJIT interns every string, and its hash of a long string samples a
--- few bytes only (start, end, middle, quarter): requests that differ only
--- in the id all hash alike, and every new one is memcmp'd against the
--- not-yet-collected others (that cost 100 us per request). So each
--- request is made in one concatenation, and an "X-Pad" header of 0..255
--- bytes spreads them over 256 lengths; the same for every configuration.
-local heads, nonces = {}, {}
+-- The ids file is kept as one string and an FFI array of line offsets,
+-- and every request is put together in one C buffer and made a Lua string
+-- once: the GC never walks a table of a million strings. (It did, per
+-- thread, when every line became two strings of its own: wrk's CPU per
+-- request then rose three-fold in some runs and not in others, as the
+-- collector's cycles over that heap fell, which put runs into a slow mode
+-- that had nothing to do with the server.) LuaJIT interns every string,
+-- and its hash of a long string samples a few bytes only, so an "X-Pad"
+-- header of 0..255 bytes still spreads the requests over 256 lengths; the
+-- same for every configuration.
 wrapped = 0   -- global: done() reads it from each thread
-local p1, p2, p3, nparts
+local data, offsets, nlines, buf
+local prefix, sighead, scheme_sf, sf_mid, p1, p2, p3, nparts
+local pad = string.rep("p", 255)
+local lengths = {}
+
+local function put(pos, s)
+    ffi.copy(buf + pos, s, #s)
+    return pos + #s
+end
+
+local function put_bytes(pos, ptr, len)
+    ffi.copy(buf + pos, ptr, len)
+    return pos + len
+end
 
 function init(args)
     local scheme, t, uri, parts = read_template(os.getenv("BENCH_TEMPLATE"))
     local fixed = 0
     for _, p in ipairs(parts) do fixed = fixed + #p end
     local file = id + tonumber(os.getenv("BENCH_IDS_FIRST") or "0")
-    for line in io.lines(os.getenv("BENCH_IDS") .. "." .. file) do
-        do
-            local nonce, sig = line:match("^(%S+) (%x+)$")
-            local head
-            if scheme == "stripe" then
-                head = "Stripe-Signature: t=" .. t .. ",v1=" .. sig .. "\r\n"
-            else
-                head = "X-SF-Signature: sha256=" .. sig .. "\r\n"
-                       .. "X-SF-Timestamp: " .. t .. "\r\n"
-                       .. "X-SF-Nonce: " .. nonce .. "\r\n"
+    local f = assert(io.open(os.getenv("BENCH_IDS") .. "." .. file, "rb"))
+    data = f:read("*a")
+    f:close()
+
+    local bytes = ffi.cast("const uint8_t *", data)
+    local n = 0
+    for i = 0, #data - 1 do
+        if bytes[i] == 10 then n = n + 1 end
+    end
+    if #data > 0 and bytes[#data - 1] ~= 10 then n = n + 1 end
+    assert(n > 0, "no requests in the ids file")
+    -- per line: start, length of the nonce, start of the signature, its length
+    offsets = ffi.new("int32_t[?]", 4 * n)
+    local line, start, space = 0, 0, -1
+    for i = 0, #data do
+        local c = i < #data and bytes[i] or 10
+        if c == 32 and space < 0 then
+            space = i
+        elseif c == 10 then
+            if i > start then
+                assert(space > start, "a line without a signature")
+                offsets[4 * line] = start
+                offsets[4 * line + 1] = space - start
+                offsets[4 * line + 2] = space + 1
+                offsets[4 * line + 3] = i - space - 1
+                line = line + 1
             end
-            local n = #heads + 1
-            heads[n] = head .. "X-Pad: " .. string.rep("p", n % 256) .. "\r\n"
-                       .. "Content-Length: " .. (fixed + #nonce * (#parts - 1))
-                       .. "\r\n\r\n"
-            nonces[n] = nonce
+            start, space = i + 1, -1
         end
     end
+    nlines = line
+
+    scheme_sf = scheme ~= "stripe"
+    sf_mid = "X-SF-Timestamp: " .. t .. "\r\nX-SF-Nonce: "
+    sighead = scheme_sf and "X-SF-Signature: sha256=" or
+              ("Stripe-Signature: t=" .. t .. ",v1=")
     prefix = "POST " .. uri .. " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
              .. "Content-Type: application/json\r\n"
     p1, p2, p3, nparts = parts[1], parts[2], parts[3], #parts
     assert(nparts == 2 or nparts == 3, "one or two @ID@ in the body")
+    fixed_body = fixed
+    buf = ffi.new("uint8_t[?]", fixed + 4096)
+end
+
+-- the request's headers after the signature: pad, length, blank line
+local function tail(pos, n, nonce_len)
+    local cl = lengths[nonce_len]
+    if not cl then
+        cl = "\r\nContent-Length: " .. (fixed_body + nonce_len * (nparts - 1))
+             .. "\r\n\r\n"
+        lengths[nonce_len] = cl
+    end
+    pos = put(pos, "X-Pad: ")
+    pos = put_bytes(pos, pad, n % 256)
+    return put(pos, cl)
 end
 
 function request()
     local i = next_index
     next_index = i + 1
-    if next_index > #heads then
+    if next_index > nlines then
         next_index = 1
         wrapped = wrapped + 1
     end
-    local nonce = nonces[i]
-    if nparts == 2 then
-        return prefix .. heads[i] .. p1 .. nonce .. p2
+    local o = 4 * (i - 1)
+    local base = ffi.cast("const uint8_t *", data)
+    local nonce, nonce_len = base + offsets[o], offsets[o + 1]
+    local sig, sig_len = base + offsets[o + 2], offsets[o + 3]
+
+    local pos = put(0, prefix)
+    pos = put(pos, sighead)
+    pos = put_bytes(pos, sig, sig_len)
+    pos = put(pos, "\r\n")
+    if scheme_sf then
+        pos = put(pos, sf_mid)
+        pos = put_bytes(pos, nonce, nonce_len)
+        pos = put(pos, "\r\n")
     end
-    return prefix .. heads[i] .. p1 .. nonce .. p2 .. nonce .. p3
+    pos = tail(pos, i, nonce_len)
+    pos = put(pos, p1)
+    pos = put_bytes(pos, nonce, nonce_len)
+    pos = put(pos, p2)
+    if nparts == 3 then
+        pos = put_bytes(pos, nonce, nonce_len)
+        pos = put(pos, p3)
+    end
+    return ffi.string(buf, pos)
 end
 
 -- pacing: every request gets the next slot of a fixed schedule for this
