@@ -503,7 +503,7 @@ ngx_http_webhook_local_reserve(ngx_http_request_t *r,
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_webhook_module);
 
     rc = ngx_http_webhook_shm_reserve(wmcf->zone, ctx->replay_key, ctx->ttl,
-                                      ctx->token);
+                                      ctx->token, &ctx->slot);
 
     if (rc == NGX_DECLINED) {
         return NGX_HTTP_WEBHOOK_REPLAY;
@@ -589,7 +589,7 @@ ngx_http_webhook_cleanup(void *data)
 
     if (ctx->reserved) {
         ngx_http_webhook_shm_settle(wc->zone, ctx->replay_key, ctx->token,
-                                    ctx->ttl, keep);
+                                    ctx->ttl, keep, ctx->slot);
     }
 
     if (ctx->reserved_redis && !keep) {

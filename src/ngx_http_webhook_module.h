@@ -360,6 +360,7 @@ typedef struct {
 
     u_char                        replay_key[NGX_HTTP_WEBHOOK_KEY_LEN];
     uint64_t                      token;
+    uint32_t                      slot;             /* its zone entry */
     ngx_msec_t                    ttl;
     ngx_http_webhook_redis_waiter_t *waiter;
 
@@ -538,9 +539,9 @@ ngx_int_t ngx_http_webhook_allow_parse_list(ngx_pool_t *pool,
 ngx_shm_zone_t *ngx_http_webhook_shm_add(ngx_conf_t *cf, ngx_str_t *name,
     size_t size);
 ngx_int_t ngx_http_webhook_shm_reserve(ngx_shm_zone_t *zone, u_char *key,
-    ngx_msec_t ttl, uint64_t token);
+    ngx_msec_t ttl, uint64_t token, uint32_t *slot);
 void ngx_http_webhook_shm_settle(ngx_shm_zone_t *zone, u_char *key,
-    uint64_t token, ngx_msec_t ttl, ngx_uint_t keep);
+    uint64_t token, ngx_msec_t ttl, ngx_uint_t keep, uint32_t slot);
 ngx_uint_t ngx_http_webhook_shm_entries(ngx_shm_zone_t *zone,
     ngx_uint_t *evicted);
 ngx_int_t ngx_http_webhook_shm_labels(ngx_shm_zone_t *zone,

@@ -403,16 +403,24 @@ ngx_http_webhook_bind_labels(ngx_http_webhook_zone_ctx_t *ctx)
          ((u_char *) (sh)->stripes + (i) * NGX_HTTP_WEBHOOK_LINE))
 
 
+static ngx_inline ngx_uint_t
+ngx_http_webhook_bucket_of(ngx_http_webhook_shctx_t *sh, u_char *key)
+{
+    uint64_t  hash;
+
+    ngx_memcpy(&hash, key, sizeof(hash));
+
+    return hash & sh->mask;
+}
+
+
 static ngx_http_webhook_stripe_t *
 ngx_http_webhook_stripe(ngx_http_webhook_shctx_t *sh, u_char *key,
     uint32_t **bucket)
 {
-    uint64_t    hash;
     ngx_uint_t  b;
 
-    ngx_memcpy(&hash, key, sizeof(hash));
-
-    b = hash & sh->mask;
+    b = ngx_http_webhook_bucket_of(sh, key);
     *bucket = &sh->buckets[b];
 
 #if (defined __GNUC__)
@@ -712,7 +720,7 @@ ngx_http_webhook_sweep(ngx_event_t *ev)
 
 ngx_int_t
 ngx_http_webhook_shm_reserve(ngx_shm_zone_t *zone, u_char *key,
-    ngx_msec_t ttl, uint64_t token)
+    ngx_msec_t ttl, uint64_t token, uint32_t *slot)
 {
     uint32_t                      i, queue, *bucket;
     ngx_uint_t                    evicted, n;
@@ -809,6 +817,8 @@ fill:
 
     ngx_http_webhook_unlock(st);
 
+    *slot = i;
+
     if (evicted) {
         /* once a second at most, from any worker: a full zone stays full */
         alerted = sh->alerted;
@@ -829,13 +839,20 @@ fill:
 }
 
 
-/* keep the key for the TTL, or release it: only if it is still ours */
+/*
+ * Keep the key for the TTL, or release it: only if it is still ours.
+ * The entry the reservation took is looked at first: while it holds this
+ * key and this token it is ours (an entry freed and taken again holds
+ * another key, or this key with another token), and the bucket's chain
+ * need not be walked.
+ */
 
 void
 ngx_http_webhook_shm_settle(ngx_shm_zone_t *zone, u_char *key,
-    uint64_t token, ngx_msec_t ttl, ngx_uint_t keep)
+    uint64_t token, ngx_msec_t ttl, ngx_uint_t keep, uint32_t slot)
 {
-    uint32_t                      i, *bucket;
+    uint32_t                      i;
+    ngx_uint_t                    b;
     ngx_http_webhook_entry_t     *e;
     ngx_http_webhook_stripe_t    *st;
     ngx_http_webhook_shctx_t     *sh;
@@ -844,11 +861,18 @@ ngx_http_webhook_shm_settle(ngx_shm_zone_t *zone, u_char *key,
     ctx = zone->data;
     sh = ctx->sh;
 
-    st = ngx_http_webhook_stripe(sh, key, &bucket);
+    b = ngx_http_webhook_bucket_of(sh, key);
+    st = ngx_http_webhook_stripe_at(sh, b & (sh->nstripes - 1));
 
     ngx_http_webhook_lock(st);
 
-    i = ngx_http_webhook_lookup(sh, bucket, key);
+    i = slot;
+
+    if (i == NGX_HTTP_WEBHOOK_NONE || i > sh->capacity
+        || !ngx_http_webhook_key_eq(key, sh->entries[i].key))
+    {
+        i = ngx_http_webhook_lookup(sh, &sh->buckets[b], key);
+    }
 
     if (i != NGX_HTTP_WEBHOOK_NONE && sh->entries[i].token == token) {
         e = &sh->entries[i];
