@@ -94,6 +94,11 @@ CONF
         webhook_label shared;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/fail;
     }
+    location /std {
+        webhook_verify standard; webhook_secret whsec_c2VjcmV0; webhook_replay redis;
+        webhook_label std;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
     location /edge-b/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_EDGE_B_PORT/;
     }
@@ -158,6 +163,56 @@ not a webhook
 [200, 401, 200, 401]
 --- response_body eval
 ["taken\n", $::replay, "edge B took it\n", $::replay]
+
+
+
+=== TEST 3b: a delivery whose key the next block looks for (one signature)
+--- init
+::wait_probe("up");
+--- request eval
+Webhook::post("/hook", $::b[18])
+--- more_headers eval
+Webhook::github("s", $::b[18])
+--- error_code: 200
+--- response_body
+taken
+
+
+
+=== TEST 3c: its key is the prefix and the hex SHA-256 of the label, a NUL, "m" and the MAC
+--- init
+use Digest::SHA qw(sha256_hex hmac_sha256);
+my $key = "webhook:" . sha256_hex("shared\0m" . hmac_sha256($::b[18], "s"));
+die "no key $key" unless $::redis->command("EXISTS", $key) =~ /^:?1$/;
+--- request
+GET /plain
+--- response_body
+not a webhook
+
+
+
+=== TEST 3d: a Standard Webhooks delivery (its id is signed)
+--- init
+::wait_probe("up");
+--- request eval
+Webhook::post("/std", $::b[19])
+--- more_headers eval
+Webhook::standard("whsec_c2VjcmV0", $::b[19], id => "msg_key_$$")
+--- error_code: 200
+--- response_body
+taken
+
+
+
+=== TEST 3e: its key is the hex SHA-256 of the label, a NUL, "n" and the id
+--- init
+use Digest::SHA qw(sha256_hex);
+my $key = "webhook:" . sha256_hex("std\0n" . "msg_key_$$");
+die "no key $key" unless $::redis->command("EXISTS", $key) =~ /^:?1$/;
+--- request
+GET /plain
+--- response_body
+not a webhook
 
 
 
