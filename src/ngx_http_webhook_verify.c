@@ -49,6 +49,7 @@ static ngx_http_webhook_reason_e ngx_http_webhook_salesforce_fields(
 static ngx_http_webhook_reason_e ngx_http_webhook_body_id(
     ngx_http_request_t *r, ngx_http_webhook_ctx_t *ctx, const char *key,
     const char *inner);
+static void ngx_http_webhook_macs_cleanse(ngx_http_webhook_macs_t *macs);
 static void ngx_http_webhook_replay_key(ngx_http_webhook_loc_conf_t *wlcf,
     ngx_http_webhook_ctx_t *ctx, u_char type, u_char *p, size_t len);
 
@@ -1481,6 +1482,7 @@ ngx_http_webhook_verify_mac(ngx_http_request_t *r,
         rc = ngx_http_webhook_secret_key(r, scheme, &secrets[i], &key, NULL);
 
         if (rc == NGX_ERROR) {
+            ngx_http_webhook_macs_cleanse(&macs);
             return NGX_HTTP_WEBHOOK_NREASONS;
         }
 
@@ -1511,6 +1513,7 @@ ngx_http_webhook_verify_mac(ngx_http_request_t *r,
                                            &macs)
                 != NGX_OK)
             {
+                ngx_http_webhook_macs_cleanse(&macs);
                 return NGX_HTTP_WEBHOOK_NREASONS;
             }
 
@@ -1560,14 +1563,27 @@ ngx_http_webhook_verify_mac(ngx_http_request_t *r,
                     ctx->id = ctx->nonce;
                 }
 
-                OPENSSL_cleanse(stack, sizeof(stack));
+                ngx_http_webhook_macs_cleanse(&macs);
                 return NGX_HTTP_WEBHOOK_OK;
             }
         }
     }
 
-    OPENSSL_cleanse(stack, sizeof(stack));
+    ngx_http_webhook_macs_cleanse(&macs);
     return NGX_HTTP_WEBHOOK_INVALID_SIGNATURE;
+}
+
+
+/*
+ * The HMAC states derived from the secrets: only the ones used (one
+ * secret, one state, not the whole array on the stack), and those in the
+ * request's pool too, before the pool gives the memory back.
+ */
+
+static void
+ngx_http_webhook_macs_cleanse(ngx_http_webhook_macs_t *macs)
+{
+    OPENSSL_cleanse(macs->macs, macs->n * sizeof(ngx_http_webhook_hmac_t));
 }
 
 
